@@ -1,0 +1,166 @@
+"""Reading and writing stage artifacts by kind, never with pickle.
+
+=========  ==========  ================================================
+kind       extension   Python objects
+=========  ==========  ================================================
+table      .parquet    pandas DataFrame
+json       .json       dict, list, numbers, text, booleans, None
+text       .txt/.md/   str (the extension of the artifact's name decides)
+           .yaml/.html
+figure     .png        matplotlib Figure
+model      .skops      scikit-learn estimators (skops, trusted types only)
+file       any         an existing file (a Path), copied in
+=========  ==========  ================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mlops_nb.errors import MlopsNbError
+
+TEXT_SUFFIXES = {".txt", ".md", ".yaml", ".yml", ".html", ".csv", ".log"}
+TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "mlops_nb.", "builtins.")
+
+
+class ArtifactError(MlopsNbError, ValueError):
+    """An artifact cannot be saved or loaded."""
+
+
+def kind_of(name: str, obj: Any) -> tuple[str, str]:
+    """The kind and file name an object is stored under."""
+    suffix = Path(name).suffix.lower()
+    if isinstance(obj, Path):
+        return "file", name if suffix else name + obj.suffix
+    if isinstance(obj, pd.DataFrame):
+        return "table", name if suffix == ".parquet" else name + ".parquet"
+    if _is_figure(obj):
+        return "figure", name if suffix == ".png" else name + ".png"
+    if isinstance(obj, str) and suffix in TEXT_SUFFIXES:
+        return "text", name
+    if _is_estimator(obj):
+        return "model", name if suffix == ".skops" else name + ".skops"
+    if isinstance(obj, (dict, list, int, float, bool, str)) or obj is None:
+        return "json", name if suffix == ".json" else name + ".json"
+    raise ArtifactError(
+        f"cannot save artifact '{name}' of type {type(obj).__name__}: save a DataFrame, "
+        f"dict/list, text, matplotlib figure, scikit-learn estimator or a file Path",
+        artifact=name,
+    )
+
+
+def _is_figure(obj: Any) -> bool:
+    return type(obj).__module__.startswith("matplotlib") and hasattr(obj, "savefig")
+
+
+def _is_estimator(obj: Any) -> bool:
+    return hasattr(obj, "get_params") and (hasattr(obj, "fit") or hasattr(obj, "transform"))
+
+
+def write(kind: str, obj: Any, path: Path) -> None:
+    """Write ``obj`` of ``kind`` to ``path`` atomically."""
+    writers: dict[str, Callable[[Any, Path], None]] = {
+        "table": lambda o, p: o.to_parquet(p, index=False),
+        "json": lambda o, p: p.write_text(json.dumps(o, indent=2, default=to_jsonable)),
+        "text": lambda o, p: p.write_text(o),
+        "figure": lambda o, p: o.savefig(p, dpi=100, bbox_inches="tight", format="png"),
+        "model": _write_model,
+        "file": _link_or_copy,
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        writers[kind](obj, Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link ``source`` (stored once on disk), or copy it across file systems."""
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _write_model(obj: Any, path: Path) -> None:
+    import skops.io as sio
+
+    path.write_bytes(sio.dumps(obj))
+
+
+def read(kind: str, path: Path) -> Any:
+    """Load an artifact written by :func:`write`."""
+    if kind == "table":
+        return pd.read_parquet(path)
+    if kind == "json":
+        return json.loads(path.read_text())
+    if kind == "text":
+        return path.read_text()
+    if kind == "model":
+        return read_model(path)
+    return path
+
+
+def read_model(path: Path, extra_trusted: tuple[str, ...] = ()) -> Any:
+    """Load a skops file, refusing any type outside the trusted modules."""
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=path)
+    refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULE_PREFIXES + extra_trusted)]
+    if refused:
+        raise ArtifactError(
+            f"{path} holds types that are not trusted: {', '.join(refused)}; only "
+            f"scikit-learn, NumPy, SciPy and mlops_nb types are loaded",
+            path=path,
+        )
+    return sio.load(path, trusted=untrusted)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def to_jsonable(value: Any) -> Any:
+    """``value`` as something :mod:`json` can write (numpy scalars, paths, sets)."""
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    if isinstance(value, (dict, list, str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (temp file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2, default=to_jsonable)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,104 @@
+"""Where things live: the project root, its outputs and the stores.
+
+One typed, immutable object, :class:`Settings`, resolved once from the
+environment and the file system and passed explicitly to whatever needs it.
+
+Resolution of the project root, first match wins:
+
+1. the ``MLOPS_NB_PROJECT`` environment variable;
+2. the nearest folder, from the current directory upwards, that holds a
+   ``pipeline.yaml`` (so a template opened in JupyterLab from ``templates/``
+   finds its project).
+
+``MLOPS_NB_OUTPUTS`` moves the outputs folder (runs, development runs, stores)
+elsewhere, which tests use to keep each case in its own temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mlops_nb.errors import ConfigError
+
+PIPELINE_FILE = "pipeline.yaml"
+PROJECT_ENV = "MLOPS_NB_PROJECT"
+OUTPUTS_ENV = "MLOPS_NB_OUTPUTS"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths of one mlops-nb project."""
+
+    root: Path
+    outputs: Path
+
+    @property
+    def pipeline_file(self) -> Path:
+        return self.root / PIPELINE_FILE
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.outputs / "runs"
+
+    @property
+    def dev_dir(self) -> Path:
+        """The development run folder used by templates run by hand."""
+        return self.outputs / "dev"
+
+    @property
+    def database(self) -> Path:
+        return self.outputs / "mlops.db"
+
+    @property
+    def registry_dir(self) -> Path:
+        return self.outputs / "registry"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        """Content-addressed data snapshots, shared by all runs."""
+        return self.outputs / "snapshots"
+
+    def contracts(self) -> dict[str, str]:
+        """The ``contracts:`` mapping of pipeline.yaml (data source → contract file)."""
+        try:
+            raw = yaml.safe_load(self.pipeline_file.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read {self.pipeline_file}: {exc}",
+                              path=self.pipeline_file) from None
+        mapping = raw.get("contracts") or {} if isinstance(raw, dict) else {}
+        return {str(key): str(value) for key, value in mapping.items()}
+
+
+def find_root(start: Path | None = None) -> Path:
+    """Return the project root: ``$MLOPS_NB_PROJECT`` or the nearest ``pipeline.yaml``."""
+    env = os.environ.get(PROJECT_ENV)
+    if env:
+        root = Path(env).expanduser().resolve()
+        if not (root / PIPELINE_FILE).is_file():
+            raise ConfigError(
+                f"{PROJECT_ENV}={env} has no {PIPELINE_FILE}; point it at a project folder "
+                f"or unset it.",
+                path=root,
+            )
+        return root
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PIPELINE_FILE).is_file():
+            return folder
+    raise ConfigError(
+        f"no {PIPELINE_FILE} found in {here} or any folder above it; run from inside an "
+        f"mlops-nb project (create one with `mlops-nb new PATH`) or set {PROJECT_ENV}.",
+        path=here,
+    )
+
+
+def load_settings(root: Path | None = None) -> Settings:
+    """Resolve the settings of the project at ``root`` (found when omitted)."""
+    project = root.resolve() if root is not None else find_root()
+    env_outputs = os.environ.get(OUTPUTS_ENV)
+    outputs = Path(env_outputs).expanduser().resolve() if env_outputs else project / "outputs"
+    return Settings(root=project, outputs=outputs)

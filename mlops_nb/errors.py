@@ -1,0 +1,111 @@
+"""The one error tree of mlops-nb.
+
+Every error a user can see derives from :class:`MlopsNbError`; each carries
+structured attributes naming *where* it happened, and a message that says
+*what* failed and *how to fix it*::
+
+    MlopsNbError
+    ├── ConfigError              project layout, settings
+    ├── PipelineSpecError        pipeline.yaml: unknown stage, cycle, missing notebook
+    │   └── ParameterError       unknown -p name, value of the wrong type   (also ValueError)
+    ├── RunError                 a run that cannot start or continue
+    │   └── StageFailedError     a stage's notebook raised: stage, cell, error, notebook path
+    ├── RunNotFoundError         `runs show` of an id that does not exist   (also LookupError)
+    ├── StageInputError          an upstream stage has not run / artifact missing (also LookupError)
+    ├── DataSourceError          data_source missing, empty, malformed, unknown scheme (also ValueError)
+    ├── DataValidationError      data breaks its pandera contract            (also ValueError)
+    ├── ContractError            a contract file that cannot be read          (also ValueError)
+    └── PreparationError         cleansing, splitting or feature building     (also ValueError)
+
+Third-party errors (papermill, nbclient, pandas, SQLAlchemy, pandera) are
+translated at the boundary into one of these, with the original on
+``__cause__``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+MAX_MESSAGE_LINES = 20
+
+
+def cap_lines(text: str, limit: int = MAX_MESSAGE_LINES) -> str:
+    """Shorten ``text`` to ``limit`` lines, saying how many were left out."""
+    lines = text.splitlines()
+    if len(lines) <= limit:
+        return text
+    hidden = len(lines) - limit
+    return "\n".join([*lines[:limit], f"... ({hidden} more lines)"])
+
+
+class MlopsNbError(Exception):
+    """Root of every error raised by mlops-nb.
+
+    Keyword attributes (``stage``, ``cell``, ``path``, ``column``, ...) are kept
+    on the instance so callers can act on them without parsing the message.
+    """
+
+    def __init__(self, message: str, **where: Any) -> None:
+        super().__init__(cap_lines(message))
+        self.message = message
+        self.where = where
+        for key, value in where.items():
+            setattr(self, key, value)
+
+
+class ConfigError(MlopsNbError):
+    """The project or its settings cannot be found or read."""
+
+
+class PipelineSpecError(MlopsNbError):
+    """pipeline.yaml is malformed or inconsistent."""
+
+
+class ParameterError(PipelineSpecError, ValueError):
+    """A parameter is unknown or its value cannot have the declared type."""
+
+
+class RunError(MlopsNbError):
+    """A run cannot start, continue or be read."""
+
+
+class StageFailedError(RunError):
+    """A stage's notebook raised an error while it was executed.
+
+    Attributes: ``stage``, ``cell`` (1-based index of the failing code cell),
+    ``ename``, ``evalue`` and ``notebook`` (the executed notebook's path).
+    """
+
+    stage: str
+    cell: int | None
+    ename: str
+    evalue: str
+    notebook: Path
+
+
+class RunNotFoundError(MlopsNbError, LookupError):
+    """No run has the requested id."""
+
+
+class StageInputError(MlopsNbError, LookupError):
+    """An upstream stage's output is not available to the stage asking for it."""
+
+
+class DataSourceError(MlopsNbError, ValueError):
+    """A data source cannot be parsed, found or read."""
+
+
+class DataValidationError(MlopsNbError, ValueError):
+    """Data does not satisfy its contract.
+
+    ``failures`` holds the full failure table (a DataFrame) when there is one.
+    """
+
+
+class ContractError(MlopsNbError, ValueError):
+    """A contract file cannot be read, written or inferred."""
+
+
+class PreparationError(MlopsNbError, ValueError):
+    """Data cannot be cleansed, split or turned into features as requested."""

@@ -1,0 +1,284 @@
+"""What a pipeline is: pipeline.yaml loaded and checked into a DAG of stages.
+
+Everything here runs before any kernel starts, so a mistake in pipeline.yaml or
+on the command line costs nothing but a message.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlops_nb.errors import ParameterError, PipelineSpecError
+from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM, Template, inspect_template
+from mlops_nb.pipeline.params import ParamSpec, parse_param
+
+_PIPELINE_KEYS = {"description", "params", "stages"}
+_STAGE_KEYS = {"notebook", "needs", "params", "description", "cache"}
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One stage: its template, the stages it needs, and its own parameters."""
+
+    name: str
+    template: Template
+    needs: tuple[str, ...] = ()
+    params: dict[str, ParamSpec] = field(default_factory=dict)
+    description: str = ""
+    cache: str = "auto"
+
+    @property
+    def notebook(self) -> Path:
+        return self.template.path
+
+    def accepts(self, name: str) -> bool:
+        return name in self.template.params and name != STAGE_DIR_PARAM
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """A named pipeline: its shared parameters and its stages in run order."""
+
+    name: str
+    stages: tuple[StageSpec, ...]
+    params: dict[str, ParamSpec]
+    description: str = ""
+
+    def stage(self, name: str) -> StageSpec:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise PipelineSpecError(
+            f"pipeline '{self.name}' has no stage '{name}'{_suggest(name, self.stage_names)}; "
+            f"its stages are: {', '.join(self.stage_names)}",
+            stage=name,
+        )
+
+    @property
+    def stage_names(self) -> list[str]:
+        return [stage.name for stage in self.stages]
+
+    def select(self, until: str | None = None) -> list[StageSpec]:
+        """The stages to run: all, or ``until`` and the stages it depends on."""
+        if until is None:
+            return list(self.stages)
+        wanted = self._ancestors(self.stage(until).name)
+        return [stage for stage in self.stages if stage.name in wanted]
+
+    def _ancestors(self, name: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo.extend(self.stage(current).needs)
+        return seen
+
+    def param_specs(self) -> dict[str, ParamSpec]:
+        """Every parameter a ``-p`` may set, with its type."""
+        specs: dict[str, ParamSpec] = {}
+        for stage in self.stages:
+            for name, template_spec in stage.template.params.items():
+                if name == STAGE_DIR_PARAM:
+                    continue
+                spec = stage.params.get(name) or self.params.get(name) or template_spec
+                specs.setdefault(name, spec)
+        return dict(sorted(specs.items()))
+
+    def resolve(self, overrides: dict[str, str] | None = None) -> ResolvedParams:
+        """Check ``overrides`` (``-p`` values, as text) and give each stage its values."""
+        specs = self.param_specs()
+        values = {name: spec.default for name, spec in specs.items()}
+        for name, text in (overrides or {}).items():
+            if name not in specs:
+                raise ParameterError(
+                    f"unknown parameter '{name}'{_suggest(name, list(specs))} for pipeline "
+                    f"'{self.name}'; valid parameters: {', '.join(specs)}",
+                    param=name,
+                )
+            values[name] = specs[name].coerce(text, origin="-p")
+        per_stage = {
+            stage.name: {n: values[n] for n in stage.template.params if n in values}
+            for stage in self.stages
+        }
+        return ResolvedParams(values=values, per_stage=per_stage)
+
+
+@dataclass(frozen=True)
+class ResolvedParams:
+    """Parameter values after defaults and ``-p`` overrides."""
+
+    values: dict[str, Any]
+    per_stage: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """Everything pipeline.yaml declares."""
+
+    path: Path
+    pipelines: dict[str, PipelineSpec]
+    contracts: dict[str, str]
+    default_pipeline: str
+
+    def pipeline(self, name: str | None = None) -> PipelineSpec:
+        name = name or self.default_pipeline
+        if name not in self.pipelines:
+            raise PipelineSpecError(
+                f"no pipeline '{name}' in {self.path}{_suggest(name, list(self.pipelines))}; "
+                f"pipelines: {', '.join(self.pipelines)}",
+                pipeline=name,
+            )
+        return self.pipelines[name]
+
+
+def load_project(path: Path) -> ProjectSpec:
+    """Load and check ``pipeline.yaml`` at ``path``."""
+    raw = _read_yaml(path)
+    pipelines_raw = raw.get("pipelines")
+    if not isinstance(pipelines_raw, dict) or not pipelines_raw:
+        raise PipelineSpecError(
+            f"{path}: needs a 'pipelines' mapping with at least one pipeline", path=path
+        )
+    contracts = raw.get("contracts") or {}
+    if not isinstance(contracts, dict):
+        raise PipelineSpecError(f"{path}: 'contracts' must map data sources to files", path=path)
+    pipelines = {
+        name: _load_pipeline(str(name), body, path) for name, body in pipelines_raw.items()
+    }
+    default = str(raw.get("default_pipeline", next(iter(pipelines))))
+    if default not in pipelines:
+        raise PipelineSpecError(f"{path}: default_pipeline '{default}' is not declared", path=path)
+    return ProjectSpec(path, pipelines, {str(k): str(v) for k, v in contracts.items()}, default)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise PipelineSpecError(f"{path} does not exist", path=path) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise PipelineSpecError(f"{path} is not valid YAML{where}: {exc}", path=path) from None
+    if not isinstance(raw, dict):
+        raise PipelineSpecError(f"{path} must hold a mapping at the top level", path=path)
+    return raw
+
+
+def _load_pipeline(name: str, body: Any, path: Path) -> PipelineSpec:
+    where = f"{path.name}: pipeline '{name}'"
+    body = _mapping(body, where, _PIPELINE_KEYS)
+    params = {
+        str(p): parse_param(str(p), raw, where) for p, raw in (body.get("params") or {}).items()
+    }
+    stages_raw = body.get("stages")
+    if not isinstance(stages_raw, dict) or not stages_raw:
+        raise PipelineSpecError(f"{where} needs a 'stages' mapping", pipeline=name)
+    stages = [_load_stage(str(s), raw, path, where) for s, raw in stages_raw.items()]
+    ordered = _topological(stages, where)
+    _check_params(name, params, ordered, where)
+    return PipelineSpec(name, tuple(ordered), params, str(body.get("description", "")))
+
+
+def _mapping(body: Any, where: str, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise PipelineSpecError(f"{where} must be a mapping")
+    unknown = set(body) - allowed
+    if unknown:
+        raise PipelineSpecError(
+            f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}"
+        )
+    return body
+
+
+def _load_stage(name: str, body: Any, path: Path, where: str) -> StageSpec:
+    where = f"{where}, stage '{name}'"
+    body = _mapping(body, where, _STAGE_KEYS)
+    if "notebook" not in body:
+        raise PipelineSpecError(f"{where} needs a 'notebook'", stage=name)
+    notebook = (path.parent / str(body["notebook"])).resolve()
+    if not notebook.is_file():
+        raise PipelineSpecError(
+            f"{where}: notebook {body['notebook']} does not exist (looked for {notebook})",
+            stage=name,
+            path=notebook,
+        )
+    template = inspect_template(notebook)
+    if STAGE_DIR_PARAM not in template.params:
+        raise PipelineSpecError(
+            f"{where}: the parameters cell of {notebook.name} must declare "
+            f"`{STAGE_DIR_PARAM} = None` (the runner injects the stage folder there)",
+            stage=name,
+        )
+    needs = body.get("needs") or []
+    needs = [needs] if isinstance(needs, str) else list(needs)
+    params = {str(p): parse_param(str(p), raw, where) for p, raw in (body.get("params") or {}).items()}
+    cache = str(body.get("cache", "auto"))
+    if cache not in ("auto", "never"):
+        raise PipelineSpecError(f"{where}: cache must be 'auto' or 'never'", stage=name)
+    return StageSpec(name, template, tuple(map(str, needs)), params, str(body.get("description", "")), cache)
+
+
+def _topological(stages: list[StageSpec], where: str) -> list[StageSpec]:
+    """Order stages so each comes after what it needs, keeping declaration order."""
+    by_name = {stage.name: stage for stage in stages}
+    for stage in stages:
+        for need in stage.needs:
+            if need not in by_name:
+                raise PipelineSpecError(
+                    f"{where}: stage '{stage.name}' needs '{need}', which is not a stage"
+                    f"{_suggest(need, list(by_name))}; stages: {', '.join(by_name)}",
+                    stage=stage.name,
+                )
+    ordered: list[StageSpec] = []
+    placed: set[str] = set()
+    while len(ordered) < len(stages):
+        ready = [s for s in stages if s.name not in placed and set(s.needs) <= placed]
+        if not ready:
+            raise PipelineSpecError(f"{where}: stages depend on each other in a cycle: "
+                                    f"{_cycle(stages, placed)}")
+        ordered.append(ready[0])
+        placed.add(ready[0].name)
+    return ordered
+
+
+def _cycle(stages: list[StageSpec], placed: set[str]) -> str:
+    needs = {s.name: [n for n in s.needs if n not in placed] for s in stages if s.name not in placed}
+    path = [next(iter(needs))]
+    while path.count(path[-1]) < 2:
+        path.append(needs[path[-1]][0])
+    start = path.index(path[-1])
+    return " -> ".join(path[start:])
+
+
+def _check_params(
+    name: str, params: dict[str, ParamSpec], stages: list[StageSpec], where: str
+) -> None:
+    for stage in stages:
+        for param in stage.params:
+            if not stage.accepts(param):
+                raise PipelineSpecError(
+                    f"{where}: stage '{stage.name}' declares parameter '{param}' but its "
+                    f"template {stage.notebook.name} has no such name in its parameters cell",
+                    stage=stage.name,
+                    param=param,
+                )
+    for param in params:
+        if not any(stage.accepts(param) for stage in stages):
+            raise PipelineSpecError(
+                f"{where}: parameter '{param}' is used by no stage (no template declares it)",
+                pipeline=name,
+                param=param,
+            )
+
+
+def _suggest(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,196 @@
+"""Read and write data contracts: pandera ``DataFrameSchema`` objects as YAML.
+
+The YAML is pandera's own serialization (``pandera.io.pandas_io``, the code
+behind ``DataFrameSchema.to_yaml`` / ``from_yaml``). We do the file and YAML
+handling ourselves so that every failure becomes a :class:`ContractError`,
+numpy scalars in check values can be written, the pandas 3 string dtype is
+written as ``str``, and a check pandera cannot serialize is refused instead of
+being dropped with a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandera.pandas as pa
+import yaml
+from pandera.io import pandas_io
+
+from mlops_nb.errors import ContractError
+from mlops_nb.validation._dtypes import dtype_label
+from mlops_nb.validation._layout import check_layout, check_schema
+
+NEW_CONTRACT_HINT = (
+    "create one from a sample of the data with "
+    "save_contract(infer_contract(df), PATH), or fix the path given with "
+    "-p contract=PATH or in the contracts: section of pipeline.yaml"
+)
+
+
+def _read_yaml(path: Path) -> Any:
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "not found"
+        raise ContractError(f"contract file {path} {what}; {NEW_CONTRACT_HINT}.", path=path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContractError(
+            f"contract file {path} is not valid YAML: {exc}\nFix the syntax at the "
+            f"line shown (indentation, a ':' after each key).",
+            path=path,
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContractError(f"cannot read contract file {path}: {exc}.", path=path) from exc
+
+
+def load_contract(path: str | os.PathLike[str]) -> pa.DataFrameSchema:
+    """Load a contract (a pandera ``DataFrameSchema`` in YAML) from ``path``.
+
+    Raises:
+        ContractError: the file is missing or unreadable, is not valid YAML, or
+            does not describe a pandera dataframe schema.
+    """
+    path = Path(path)
+    data = _read_yaml(path)
+    check_layout(data, path)
+    try:
+        schema = pandas_io.deserialize_schema(data)
+    except Exception as exc:  # pandera raises many types here: translate them all
+        raise ContractError(
+            f"contract file {path} is not a valid pandera schema: "
+            f"{type(exc).__name__}: {exc}\nCheck the dtype names (int64, float64, "
+            f"str, bool, datetime64[ns]) and the check names and arguments "
+            f"(isin: [..], in_range: {{min_value: .., max_value: ..}}).",
+            path=path,
+        ) from exc
+    check_schema(schema, str(path))
+    return schema
+
+
+def _plain(value: Any) -> Any:
+    """Turn numpy scalars, tuples and sets into values ``yaml.safe_dump`` can write."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_plain(item) for item in value), key=repr)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _label_dtypes(schema: pa.DataFrameSchema, data: dict[str, Any]) -> None:
+    """Write each column's dtype as :func:`dtype_label` names it (``str``, not ``string[pyarrow]``)."""
+    columns = data.get("columns") or {}
+    entries = columns.values() if isinstance(columns, dict) else columns
+    for column, entry in zip(schema.columns.values(), entries, strict=True):
+        if isinstance(entry, dict) and entry.get("dtype"):
+            entry["dtype"] = dtype_label(column.dtype)
+
+
+def _serialize(schema: pa.DataFrameSchema, path: Path) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        # pandera warns and drops unregistered checks; _check_round_trip refuses them.
+        warnings.filterwarnings("ignore", message="Only registered checks")
+        try:
+            data = pandas_io.serialize_schema(schema)
+        except Exception as exc:  # translate whatever pandera raises
+            raise ContractError(
+                f"cannot write contract '{schema.name}' to {path}: pandera cannot "
+                f"serialize it ({type(exc).__name__}: {exc}).",
+                path=path,
+            ) from exc
+    data = _plain(data)
+    _label_dtypes(schema, data)
+    return data
+
+
+def _lost_checks(schema: pa.DataFrameSchema, again: pa.DataFrameSchema) -> list[str]:
+    lost = []
+    for name, column in schema.columns.items():
+        kept = {check.name for check in again.columns[name].checks}
+        lost += [f"column '{name}': {c.name}" for c in column.checks if c.name not in kept]
+    kept_frame = {check.name for check in again.checks}
+    lost += [f"dataframe: {c.name}" for c in schema.checks if c.name not in kept_frame]
+    return lost
+
+
+def _check_round_trip(schema: pa.DataFrameSchema, data: dict[str, Any], path: Path) -> None:
+    """Refuse to write a contract that would not load back with the same checks."""
+    try:
+        again = pandas_io.deserialize_schema(yaml.safe_load(yaml.safe_dump(data)))
+    except Exception as exc:  # translate whatever pandera or yaml raises
+        raise ContractError(
+            f"cannot write contract '{schema.name}' to {path}: it would not load back "
+            f"({type(exc).__name__}: {exc}).",
+            path=path,
+        ) from exc
+    lost = _lost_checks(schema, again)
+    if lost:
+        raise ContractError(
+            f"cannot write contract '{schema.name}' to {path}: pandera can only save "
+            f"built-in or registered checks, so these would be lost: {'; '.join(lost)}. "
+            f"Use built-in checks (isin, in_range, greater_than_or_equal_to, ...) or "
+            f"register yours with pandera.extensions.register_check_method.",
+            path=path,
+        )
+
+
+def _header(schema: pa.DataFrameSchema) -> str:
+    lines = [
+        f"Data contract '{schema.name or 'unnamed'}' for mlops-nb, in pandera's YAML schema format.",
+        "Load it with mlops_nb.validation.load_contract(path). Rows that break it fail the",
+        "validate stage, or are set aside with -p on_invalid=quarantine.",
+    ]
+    return "".join(f"# {line}\n" for line in lines)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save_contract(schema: pa.DataFrameSchema, path: str | os.PathLike[str]) -> Path:
+    """Write ``schema`` to ``path`` as YAML, atomically; return the path.
+
+    Raises:
+        ContractError: ``schema`` is not a ``DataFrameSchema``, has a check that
+            pandera cannot save, declares a column that cannot work, or the file
+            cannot be written.
+    """
+    path = Path(path)
+    if not isinstance(schema, pa.DataFrameSchema):
+        raise ContractError(
+            f"save_contract needs a pandera DataFrameSchema, got {type(schema).__name__}.",
+            path=path,
+        )
+    check_schema(schema, f"contract '{schema.name}'")
+    data = _serialize(schema, path)
+    _check_round_trip(schema, data, path)
+    try:
+        text = _header(schema) + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        _write_atomic(path, text)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContractError(
+            f"cannot write contract '{schema.name}' to {path}: {exc}; check that the "
+            f"folder is writable.",
+            path=path,
+        ) from exc
+    return path
