@@ -59,7 +59,9 @@ def _number(value: Any) -> str:
 def write_index(run_dir: Path, record: dict[str, Any]) -> Path:
     """Write the run's ``index.html`` from its manifest."""
     try:
-        html = _environment().get_template("index.html.j2").render(run=record)
+        longest = max((s.get("seconds") or 0 for s in record.get("stages", [])), default=0)
+        template = _environment().get_template("index.html.j2")
+        html = template.render(run=record, longest=longest or 1)
     except jinja2.TemplateError as exc:
         raise ArtifactError(f"cannot render the report of {run_dir}: {exc}") from exc
     target = run_dir / INDEX

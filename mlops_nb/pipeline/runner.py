@@ -76,13 +76,13 @@ def plan_run(
 
 def _preflight(settings: Settings, spec: PipelineSpec, resolved: ResolvedParams) -> None:
     """Check values that name files or data sources, so typos fail fast."""
-    from mlops_nb.data import check_source
-
     for name, param in spec.param_specs().items():
         value = resolved.values.get(name)
         if value is None:
             continue
         if param.type == "source":
+            from mlops_nb.data import check_source
+
             try:
                 check_source(value, base_dir=settings.root)
             except MlopsNbError as exc:
