@@ -69,7 +69,7 @@ def _is_estimator(obj: Any) -> bool:
 def write(kind: str, obj: Any, path: Path) -> None:
     """Write ``obj`` of ``kind`` to ``path`` atomically."""
     writers: dict[str, Callable[[Any, Path], None]] = {
-        "table": lambda o, p: o.to_parquet(p, index=False),
+        "table": _write_table,
         "json": lambda o, p: p.write_text(json.dumps(o, indent=2, default=to_jsonable)),
         "text": lambda o, p: p.write_text(o),
         "figure": lambda o, p: o.savefig(p, dpi=100, bbox_inches="tight", format="png"),
@@ -84,6 +84,18 @@ def write(kind: str, obj: Any, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write Parquet; display tables whose object columns mix types are stored as text."""
+    try:
+        frame.to_parquet(path, index=False)
+    except (TypeError, ValueError) as exc:  # pyarrow's ArrowTypeError/ArrowInvalid
+        mixed = [c for c in frame.columns if frame[c].dtype == object]
+        if not mixed:
+            raise ArtifactError(f"cannot write table {path.name}: {exc}", path=path) from exc
+        as_text = {c: frame[c].map(lambda v: v if pd.isna(v) else str(v)) for c in mixed}
+        frame.assign(**as_text).to_parquet(path, index=False)
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
@@ -111,6 +123,12 @@ def read(kind: str, path: Path) -> Any:
         return path.read_text()
     if kind == "model":
         return read_model(path)
+    if kind == "file":  # a linked/copied file: read what its suffix says it is
+        by_suffix = {".parquet": "table", ".json": "json", ".skops": "model"}
+        if path.suffix in by_suffix:
+            return read(by_suffix[path.suffix], path)
+        if path.suffix in TEXT_SUFFIXES:
+            return path.read_text()
     return path
 
 

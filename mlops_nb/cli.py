@@ -49,7 +49,7 @@ class ConsoleObserver:
 
     def run_started(self, record: dict[str, Any]) -> None:
         console.print(f"run [bold]{record['id']}[/] of pipeline [bold]{record['pipeline']}[/]"
-                      f" → {record['run_dir']}")
+                      f" → {record['run_dir']}", soft_wrap=True)
 
     def stage_started(self, stage: dict[str, Any], index: int, total: int) -> None:
         self._status = console.status(f"[{index + 1}/{total}] {stage['name']} …")
@@ -75,7 +75,8 @@ def run(
     plan = plan_run(settings, pipeline, parse_overrides(param or []), until)
     record = Runner(settings, ConsoleObserver()).run(plan)
     index = Path(record["run_dir"]) / report.INDEX
-    console.print(f"[green]succeeded[/] in {record['seconds']:.1f} s — report: {index}")
+    console.print(f"[green]succeeded[/] in {record['seconds']:.1f} s — report: {index}",
+                  soft_wrap=True)
 
 
 @app.command()
@@ -150,7 +151,7 @@ def _summary(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _print_error(message: str) -> None:
-    errors.print(Text("error: ", style="bold red") + Text(message))
+    errors.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:

@@ -74,7 +74,7 @@ class Stage:
         kind, filename = artifacts.kind_of(name, obj)
         target = self.dir / filename
         artifacts.write(kind, obj, target)
-        key = Path(name).stem if kind != "file" and kind != "text" else name
+        key = name if kind == "text" else Path(name).stem
         self._manifest["artifacts"][key] = {
             "file": filename, "kind": kind, "sha256": artifacts.sha256(target),
             "bytes": target.stat().st_size,

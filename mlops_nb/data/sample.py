@@ -166,7 +166,9 @@ def _draw_customers(rng: np.random.Generator, n: int, drift: float) -> dict[str,
     contract = rng.choice(3, size=n, p=contract_p)
     internet = rng.choice(3, size=n, p=_INTERNET_P)
     share = _TENURE_SHARE[contract] * math.exp(-0.25 * drift)
-    tenure = np.rint(72 * rng.beta(share * _TENURE_CONCENTRATION, (1 - share) * _TENURE_CONCENTRATION))
+    tenure = np.rint(
+        72 * rng.beta(share * _TENURE_CONCENTRATION, (1 - share) * _TENURE_CONCENTRATION)
+    )
     age = np.clip(np.rint(rng.normal(45.0, 14.0, n)), 18, 90)
     noise = rng.standard_normal(n) * _MONTHLY_STD[internet]
     shift = drift * MONTHLY_REFERENCE_STD
@@ -197,7 +199,9 @@ def _draw_payment(rng: np.random.Generator, n: int, drift: float) -> np.ndarray:
     return codes
 
 
-def _draw_churn(rng: np.random.Generator, columns: dict[str, np.ndarray], drift: float) -> np.ndarray:
+def _draw_churn(
+    rng: np.random.Generator, columns: dict[str, np.ndarray], drift: float
+) -> np.ndarray:
     """Draw the 0/1 target from a logistic model of the customer attributes."""
     logit = (
         _CHURN_INTERCEPT
@@ -255,13 +259,17 @@ def _to_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
     data: dict[str, Any] = dict(columns)
     data["customer_id"] = _identifiers(columns["customer_id"])
     data["contract"] = _labels(columns["contract"], (*CONTRACTS, INVALID_CONTRACT))
-    data["payment_method"] = _labels(columns["payment_method"], (*PAYMENT_METHODS, NEW_PAYMENT_METHOD))
+    data["payment_method"] = _labels(
+        columns["payment_method"], (*PAYMENT_METHODS, NEW_PAYMENT_METHOD)
+    )
     data["internet_service"] = _labels(columns["internet_service"], INTERNET_SERVICES)
     data["region"] = _labels(columns["region"], REGIONS)
     return pd.DataFrame({name: data[name] for name in CHURN_COLUMNS})
 
 
-def _with_duplicates(rng: np.random.Generator, columns: dict[str, np.ndarray], count: int) -> dict[str, np.ndarray]:
+def _with_duplicates(
+    rng: np.random.Generator, columns: dict[str, np.ndarray], count: int
+) -> dict[str, np.ndarray]:
     """Add ``count`` copies of random rows and shuffle them in (``count`` may be 0)."""
     if count == 0:
         return columns

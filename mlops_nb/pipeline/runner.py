@@ -21,12 +21,16 @@ from mlops_nb.config import Settings
 from mlops_nb.errors import MlopsNbError, ParameterError, RunError, StageFailedError
 from mlops_nb.pipeline import archive, report
 from mlops_nb.pipeline.environment import environment, git_state
+from mlops_nb.pipeline.kernels import stage_kernel_manager
 from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM
 from mlops_nb.pipeline.spec import PipelineSpec, ResolvedParams, StageSpec, load_project
 from mlops_nb.stage import MANIFEST
 
 log = logging.getLogger(__name__)
 EXECUTED = "executed.ipynb"
+# papermill only warns about unknown parameters and comments it cannot parse; the spec
+# has already refused unknown names, so its warnings would only be noise.
+logging.getLogger("papermill").setLevel(logging.ERROR)
 
 
 class RunObserver(Protocol):
@@ -177,6 +181,7 @@ class Runner:
                 str(stage.notebook), str(output),
                 parameters={**params, STAGE_DIR_PARAM: str(stage_dir)},
                 kernel_name=self.kernel_name, progress_bar=False, log_output=False,
+                km=stage_kernel_manager(self.kernel_name, stage_dir),
                 cwd=str(self.settings.root), start_timeout=self.start_timeout,
             )
         except PapermillExecutionError as exc:

@@ -51,7 +51,7 @@ class CleanseResult:
 
 
 def require_column(df: pd.DataFrame, column: str, role: str = "target") -> None:
-    """Raise :class:`PreparationError` unless ``df`` has unique column names including ``column``."""
+    """Raise :class:`PreparationError` unless ``df`` has unique names including ``column``."""
     duplicated = df.columns[df.columns.duplicated()].unique().tolist()
     if duplicated:
         raise PreparationError(
@@ -73,7 +73,8 @@ def standardize(df: pd.DataFrame, target: str) -> tuple[pd.DataFrame, list[str]]
 
     Per text (``str`` / ``object``) column: strip surrounding whitespace, turn
     empty strings and ``None`` / ``pd.NA`` into NaN, then convert the column
-    to numbers when every value is numeric text, or to booleans when every
+    to numbers when every value is numeric text (but not when one has a
+    leading zero, like a postcode ``"01234"``), or to booleans when every
     value is a boolean word (true/false, yes/no, y/n, t/f, any case; the
     result is ``bool``, or the nullable ``boolean`` when values are missing).
     Other text stays text (``str`` dtype). Nullable numeric columns
@@ -86,7 +87,7 @@ def standardize(df: pd.DataFrame, target: str) -> tuple[pd.DataFrame, list[str]]
 
     Returns:
         The standardised copy and a list of human-readable changes such as
-        ``"total_charges: text -> numeric (float64)"``.
+        ``"total_charges: numeric text -> numeric (float64)"``.
     """
     require_column(df, target)
     out = df.copy()

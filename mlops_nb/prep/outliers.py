@@ -121,9 +121,7 @@ class OutlierClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         """Return ``X`` with every value clipped to the learned bounds."""
         check_is_fitted(self, ["lower_", "upper_"])
-        data = validate_data(
-            self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False
-        )
+        data = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
         return np.clip(data, self.lower_, self.upper_)
 
     def bounds(self) -> pd.DataFrame:

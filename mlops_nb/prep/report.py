@@ -14,9 +14,7 @@ def numeric_columns(df: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str
     return [
         column
         for column in df.columns
-        if column not in exclude
-        and is_numeric_dtype(df[column])
-        and not is_bool_dtype(df[column])
+        if column not in exclude and is_numeric_dtype(df[column]) and not is_bool_dtype(df[column])
     ]
 
 
@@ -64,7 +62,9 @@ def before_after(before_df: pd.DataFrame, after_df: pd.DataFrame) -> pd.DataFram
     columns += [c for c in numeric_columns(after_df) if c not in columns]
     for column in columns:
         for stat in ("min", "max"):
-            rows.append((f"{stat} {column}", _stat(before_df, column, stat), _stat(after_df, column, stat)))
+            rows.append(
+                (f"{stat} {column}", _stat(before_df, column, stat), _stat(after_df, column, stat))
+            )
     table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS[:3])
     table["before"] = table["before"].astype(float)
     table["after"] = table["after"].astype(float)

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import numbers
+import re
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_extension_array_dtype, is_numeric_dtype, is_object_dtype, is_string_dtype
+from pandas.api.types import (
+    is_extension_array_dtype,
+    is_numeric_dtype,
+    is_object_dtype,
+    is_string_dtype,
+)
 
+LEADING_ZERO = re.compile(r"^[+-]?0\d")
 BOOL_WORDS = {
     "true": True,
     "false": False,
@@ -90,12 +97,19 @@ def _convert(values: pd.Series) -> tuple[pd.Series, list[str]]:
     as_bool = present.map(_bool_word)
     if as_bool.notna().all():
         return _to_bool(values, as_bool), ["yes/no-like text -> bool"]
-    if not present.map(lambda v: isinstance(v, bool)).any():
-        parsed = pd.to_numeric(present, errors="coerce")
-        if parsed.notna().all():
-            converted = pd.to_numeric(values, errors="coerce")
-            return converted, [f"numeric text -> numeric ({converted.dtype})"]
+    if _numeric_text(present):
+        converted = pd.to_numeric(values, errors="coerce")
+        return converted, [f"numeric text -> numeric ({converted.dtype})"]
     return values.astype("str"), []
+
+
+def _numeric_text(present: pd.Series) -> bool:
+    if present.map(lambda v: isinstance(v, (bool, np.bool_))).any():
+        return False
+    codes = present.map(lambda v: isinstance(v, str) and LEADING_ZERO.match(v) is not None)
+    if codes.any():  # "01234" is a code (postcode, account), not a number
+        return False
+    return bool(pd.to_numeric(present, errors="coerce").notna().all())
 
 
 def _bool_word(value: object) -> bool | None:

@@ -17,16 +17,43 @@ from mlops_nb.validation._dtypes import cannot_hold_nulls, dtype_label
 
 SCHEMA_KEYS = frozenset(
     {
-        "schema_type", "version", "api", "dataframe_library", "columns", "checks",
-        "index", "multiindex", "dtype", "coerce", "strict", "name", "ordered",
-        "unique", "report_duplicates", "unique_column_names", "add_missing_columns",
-        "title", "description", "drop_invalid_rows", "metadata",
+        "schema_type",
+        "version",
+        "api",
+        "dataframe_library",
+        "columns",
+        "checks",
+        "index",
+        "multiindex",
+        "dtype",
+        "coerce",
+        "strict",
+        "name",
+        "ordered",
+        "unique",
+        "report_duplicates",
+        "unique_column_names",
+        "add_missing_columns",
+        "title",
+        "description",
+        "drop_invalid_rows",
+        "metadata",
     }
 )
 COLUMN_KEYS = frozenset(
     {
-        "title", "description", "dtype", "nullable", "checks", "name", "unique",
-        "coerce", "required", "regex", "default", "report_duplicates",
+        "title",
+        "description",
+        "dtype",
+        "nullable",
+        "checks",
+        "name",
+        "unique",
+        "coerce",
+        "required",
+        "regex",
+        "default",
+        "report_duplicates",
         "drop_invalid_rows",
     }
 )
@@ -44,8 +71,10 @@ def _is_check_name(key: str) -> bool:
 def _column_entries(columns: Any) -> list[tuple[str, Any]]:
     if isinstance(columns, dict):
         return [(str(name), entry) for name, entry in columns.items()]
-    return [(str(entry.get("name", "?")) if isinstance(entry, dict) else "?", entry)
-            for entry in columns]
+    return [
+        (str(entry.get("name", "?")) if isinstance(entry, dict) else "?", entry)
+        for entry in columns
+    ]
 
 
 def _check_column(path: Path, name: str, entry: Any) -> None:
@@ -53,7 +82,8 @@ def _check_column(path: Path, name: str, entry: Any) -> None:
         raise ContractError(
             f"{path}: column '{name}' must map to settings such as 'dtype:' and "
             f"'nullable:', not {entry!r}; {FORMAT_HINT}.",
-            path=path, column=name,
+            path=path,
+            column=name,
         )
     unknown = sorted(k for k in entry if k not in COLUMN_KEYS and not _is_check_name(k))
     if unknown:
@@ -61,7 +91,8 @@ def _check_column(path: Path, name: str, entry: Any) -> None:
             f"{path}: column '{name}' has unknown key(s) {', '.join(unknown)}; "
             f"use {', '.join(sorted(COLUMN_KEYS))} or a pandera check name "
             f"(isin, in_range, greater_than_or_equal_to, ...).",
-            path=path, column=name,
+            path=path,
+            column=name,
         )
 
 

@@ -55,7 +55,7 @@ def load_contract(path: str | os.PathLike[str]) -> pa.DataFrameSchema:
         ContractError: the file is missing or unreadable, is not valid YAML, or
             does not describe a pandera dataframe schema.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     data = _read_yaml(path)
     check_layout(data, path)
     try:
@@ -86,7 +86,7 @@ def _plain(value: Any) -> Any:
 
 
 def _label_dtypes(schema: pa.DataFrameSchema, data: dict[str, Any]) -> None:
-    """Write each column's dtype as :func:`dtype_label` names it (``str``, not ``string[pyarrow]``)."""
+    """Name each column's dtype as :func:`dtype_label` does: ``str``, not ``string[pyarrow]``."""
     columns = data.get("columns") or {}
     entries = columns.values() if isinstance(columns, dict) else columns
     for column, entry in zip(schema.columns.values(), entries, strict=True):
@@ -144,7 +144,7 @@ def _check_round_trip(schema: pa.DataFrameSchema, data: dict[str, Any], path: Pa
 
 def _header(schema: pa.DataFrameSchema) -> str:
     lines = [
-        f"Data contract '{schema.name or 'unnamed'}' for mlops-nb, in pandera's YAML schema format.",
+        f"Data contract '{schema.name or 'unnamed'}' for mlops-nb, in pandera's YAML format.",
         "Load it with mlops_nb.validation.load_contract(path). Rows that break it fail the",
         "validate stage, or are set aside with -p on_invalid=quarantine.",
     ]
@@ -175,7 +175,7 @@ def save_contract(schema: pa.DataFrameSchema, path: str | os.PathLike[str]) -> P
             pandera cannot save, declares a column that cannot work, or the file
             cannot be written.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     if not isinstance(schema, pa.DataFrameSchema):
         raise ContractError(
             f"save_contract needs a pandera DataFrameSchema, got {type(schema).__name__}.",

@@ -1,0 +1,45 @@
+"""Data access for mlops-nb: sources, the churn sample, snapshots, profiles, tasks.
+
+* :func:`parse_source`, :func:`check_source`, :func:`load_source` and
+  :func:`require_target` read the ``data_source`` parameter (CSV, TSV,
+  Parquet, SQLAlchemy URLs, ``sample:churn``);
+* :func:`generate_churn` builds the deterministic churn sample;
+* :func:`snapshot` stores a frame as a content-addressed Parquet file;
+* :func:`profile` and :func:`summary` describe a frame;
+* :func:`infer_task` picks binary, multiclass or regression from the target.
+"""
+
+from mlops_nb.data.profile import profile, summary
+from mlops_nb.data.sample import CHURN_COLUMNS, SAMPLE_NAMES, generate_churn, generate_sample
+from mlops_nb.data.snapshot import Snapshot, content_hash, file_sha256, snapshot
+from mlops_nb.data.sources import (
+    SourceSpec,
+    check_source,
+    load_source,
+    parse_source,
+    redact,
+    require_target,
+)
+from mlops_nb.data.task import TASK_CHOICES, TASKS, infer_task
+
+__all__ = [
+    "CHURN_COLUMNS",
+    "SAMPLE_NAMES",
+    "TASKS",
+    "TASK_CHOICES",
+    "Snapshot",
+    "SourceSpec",
+    "check_source",
+    "content_hash",
+    "file_sha256",
+    "generate_churn",
+    "generate_sample",
+    "infer_task",
+    "load_source",
+    "parse_source",
+    "profile",
+    "redact",
+    "require_target",
+    "snapshot",
+    "summary",
+]

@@ -1,0 +1,25 @@
+"""Data contracts: pandera schemas stored as YAML, and row-level validation.
+
+A *contract* is a pandera ``DataFrameSchema`` saved in pandera's YAML format
+(see ``contracts/churn.yaml``). The validate stage finds the contract for its
+data source (:func:`find_contract`), or infers one (:func:`infer_contract`),
+then checks every row (:func:`validate`): invalid rows stop the run or, with
+``-p on_invalid=quarantine``, are set aside with their reasons.
+"""
+
+from mlops_nb.validation.contracts import load_contract, save_contract
+from mlops_nb.validation.describe import contract_summary
+from mlops_nb.validation.infer import infer_contract
+from mlops_nb.validation.lookup import find_contract
+from mlops_nb.validation.report import ValidationResult
+from mlops_nb.validation.validate import validate
+
+__all__ = [
+    "ValidationResult",
+    "contract_summary",
+    "find_contract",
+    "infer_contract",
+    "load_contract",
+    "save_contract",
+    "validate",
+]
