@@ -1,0 +1,110 @@
+"""The demo project's own train pipeline, run as a user runs it, on good and bad data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def mlops(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MLOPS_NB_OUTPUTS": str(tmp_path / "outputs")}
+    env.pop("MLOPS_NB_PROJECT", None)
+    return subprocess.run([sys.executable, "-m", "mlops_nb", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def latest(tmp_path: Path) -> dict:
+    runs = sorted((tmp_path / "outputs" / "runs").iterdir())
+    return json.loads((runs[-1] / "run.json").read_text())
+
+
+def test_the_sample_runs_end_to_end(tmp_path):
+    done = mlops(tmp_path, "run", "train", "-p", "data_source=sample:churn?rows=600&seed=3")
+    assert done.returncode == 0, done.stderr
+    record = latest(tmp_path)
+    assert record["status"] == "succeeded"
+    assert [s["name"] for s in record["stages"]] == ["ingest", "validate", "prepare", "features"]
+    assert len(record["data_versions"]["raw"]) == 16
+    assert record["metrics"]["ingest.rows"] == 600
+    assert record["metrics"]["prepare.task"] == "binary"
+    assert record["metrics"]["validate.invalid_rows"] > 0, "the sample has invalid rows to catch"
+    run_dir = Path(record["run_dir"])
+    assert (run_dir / "04_features" / "transformer.skops").is_file()
+    quarantine = pd.read_parquet(run_dir / "02_validate" / "quarantine.parquet")
+    assert len(quarantine) == record["metrics"]["validate.invalid_rows"]
+    assert quarantine["_reasons"].str.len().min() > 0
+    assert str(tmp_path / "outputs") in done.stdout and "index.html" in done.stdout
+
+
+def test_a_csv_of_another_shape_works_without_code_changes(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 200
+    frame = pd.DataFrame({
+        "petal": rng.normal(4, 1, n).round(2),
+        "sepal": rng.normal(3, 0.5, n).round(2),
+        "colour": rng.choice(["red", "blue"], n),
+    })
+    frame["species"] = np.where(frame.petal > 4.3, "virginica",
+                                np.where(frame.sepal > 3, "setosa", "versicolor"))
+    frame.to_csv(tmp_path / "flowers.csv", index=False)
+    done = mlops(tmp_path, "run", "-p", f"data_source={tmp_path / 'flowers.csv'}",
+                 "-p", "target=species")
+    assert done.returncode == 0, done.stderr
+    record = latest(tmp_path)
+    assert record["metrics"]["prepare.task"] == "multiclass"
+    validate = next(s for s in record["stages"] if s["name"] == "validate")
+    assert validate["notes"]["contract"] == "inferred"
+    contract = (Path(record["run_dir"]) / "02_validate" / "contract.yaml").read_text()
+    assert "species" in contract and "churned" not in contract
+
+
+def test_data_that_breaks_its_contract_stops_at_validate_with_a_failure_report(tmp_path):
+    done = mlops(tmp_path, "run", "-p", "data_source=sample:churn?rows=600", "-p",
+                 "on_invalid=fail")
+    assert done.returncode == 1
+    assert "stage 'validate' failed" in done.stderr
+    assert "break contract 'churn'" in done.stderr and "in_range(18, 100)" in done.stderr
+    assert "Traceback" not in done.stderr
+    record = latest(tmp_path)
+    assert record["status"] == "failed"
+    assert [s["status"] for s in record["stages"]] == ["succeeded", "failed", "skipped", "skipped"]
+    failures = pd.read_parquet(Path(record["run_dir"]) / "02_validate" / "failures.parquet")
+    assert set(failures["column"]) >= {"age"}
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("", (), "is empty"),
+        ("a,b,churned\n", (), "is empty"),
+        ("a,b,churned\n1,2,0\n1,2,0,9,9\n", (), "line 3"),
+        ("a,b,label\n1,2,0\n3,4,1\n", (), "target column 'churned' is not in"),
+    ],
+    ids=["empty-file", "header-only", "malformed", "missing-target"],
+)
+def test_bad_files_fail_at_ingest_with_a_clear_message(tmp_path, content, args, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    done = mlops(tmp_path, "run", "-p", f"data_source={path}", "--until", "ingest", *args)
+    assert done.returncode == 1, done.stdout
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert latest(tmp_path)["status"] == "failed"
+
+
+def test_a_missing_file_is_refused_before_any_run_starts(tmp_path):
+    done = mlops(tmp_path, "run", "-p", f"data_source={tmp_path / 'nowhere.csv'}")
+    assert done.returncode == 2
+    assert "nowhere.csv" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "outputs" / "runs").exists()
