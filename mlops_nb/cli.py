@@ -19,15 +19,23 @@ from mlops_nb.pipeline import archive, report
 from mlops_nb.pipeline.runner import Runner, plan_run
 from mlops_nb.pipeline.spec import load_project
 
-app = typer.Typer(help="Jupyter-first MLOps: run notebook pipelines, keep every run.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="Jupyter-first MLOps: run notebook pipelines, keep every run.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 runs_app = typer.Typer(help="Look at archived runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 console = Console()
 errors = Console(stderr=True)
 
-_MARKS = {"succeeded": "[green]✓[/]", "failed": "[red]✗[/]", "interrupted": "[yellow]![/]",
-          "skipped": "[dim]-[/]"}
+_MARKS = {
+    "succeeded": "[green]✓[/]",
+    "failed": "[red]✗[/]",
+    "interrupted": "[yellow]![/]",
+    "skipped": "[dim]-[/]",
+}
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
@@ -48,8 +56,11 @@ class ConsoleObserver:
         self._status: Any = None
 
     def run_started(self, record: dict[str, Any]) -> None:
-        console.print(f"run [bold]{record['id']}[/] of pipeline [bold]{record['pipeline']}[/]"
-                      f" → {record['run_dir']}", soft_wrap=True)
+        console.print(
+            f"run [bold]{record['id']}[/] of pipeline [bold]{record['pipeline']}[/]"
+            f" → {record['run_dir']}",
+            soft_wrap=True,
+        )
 
     def stage_started(self, stage: dict[str, Any], index: int, total: int) -> None:
         self._status = console.status(f"[{index + 1}/{total}] {stage['name']} …")
@@ -60,13 +71,17 @@ class ConsoleObserver:
             self._status.stop()
         mark = _MARKS.get(stage["status"], "?")
         cached = " (cached)" if stage.get("cached") else ""
-        console.print(f"  {mark} [{index + 1}/{total}] {stage['name']:<12} "
-                      f"{stage['seconds'] or 0:6.1f} s{cached}")
+        console.print(
+            f"  {mark} [{index + 1}/{total}] {stage['name']:<12} "
+            f"{stage['seconds'] or 0:6.1f} s{cached}"
+        )
 
 
 @app.command()
 def run(
-    pipeline: Annotated[str | None, typer.Argument(help="Pipeline name (default: the first).")] = None,
+    pipeline: Annotated[
+        str | None, typer.Argument(help="Pipeline name (default: the first).")
+    ] = None,
     param: Annotated[list[str] | None, typer.Option("-p", "--param", help="NAME=VALUE")] = None,
     until: Annotated[str | None, typer.Option(help="Stop after this stage.")] = None,
 ) -> None:
@@ -75,8 +90,9 @@ def run(
     plan = plan_run(settings, pipeline, parse_overrides(param or []), until)
     record = Runner(settings, ConsoleObserver()).run(plan)
     index = Path(record["run_dir"]) / report.INDEX
-    console.print(f"[green]succeeded[/] in {record['seconds']:.1f} s — report: {index}",
-                  soft_wrap=True)
+    console.print(
+        f"[green]succeeded[/] in {record['seconds']:.1f} s — report: {index}", soft_wrap=True
+    )
 
 
 @app.command()
@@ -107,8 +123,13 @@ def runs_list(
         table.add_column(column)
     for r in records:
         done = sum(s["status"] == "succeeded" for s in r["stages"])
-        table.add_row(r["id"], r["pipeline"], r["status"], f"{r.get('seconds') or 0:.1f}",
-                      f"{done}/{len(r['stages'])}")
+        table.add_row(
+            r["id"],
+            r["pipeline"],
+            r["status"],
+            f"{r.get('seconds') or 0:.1f}",
+            f"{done}/{len(r['stages'])}",
+        )
     console.print(table)
 
 
@@ -129,8 +150,7 @@ def runs_show(
         table.add_column(column)
     for s in record["stages"]:
         metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in (s.get("metrics") or {}).items())
-        table.add_row(s["name"], s["status"], f"{s['seconds'] or 0:.1f}", str(s["cached"]),
-                      metrics)
+        table.add_row(s["name"], s["status"], f"{s['seconds'] or 0:.1f}", str(s["cached"]), metrics)
     console.print(table)
     if record.get("error"):
         _print_error(record["error"]["message"])

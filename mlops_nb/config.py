@@ -67,8 +67,9 @@ class Settings:
         try:
             raw = yaml.safe_load(self.pipeline_file.read_text()) or {}
         except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read {self.pipeline_file}: {exc}",
-                              path=self.pipeline_file) from None
+            raise ConfigError(
+                f"cannot read {self.pipeline_file}: {exc}", path=self.pipeline_file
+            ) from None
         mapping = raw.get("contracts") or {} if isinstance(raw, dict) else {}
         return {str(key): str(value) for key, value in mapping.items()}
 

@@ -12,7 +12,7 @@ structured attributes naming *where* it happened, and a message that says
     │   └── StageFailedError     a stage's notebook raised: stage, cell, error, notebook path
     ├── RunNotFoundError         `runs show` of an id that does not exist   (also LookupError)
     ├── StageInputError          an upstream stage has not run / artifact missing (also LookupError)
-    ├── DataSourceError          data_source missing, empty, malformed, unknown scheme (also ValueError)
+    ├── DataSourceError          data source missing, empty, malformed        (also ValueError)
     ├── DataValidationError      data breaks its pandera contract            (also ValueError)
     ├── ContractError            a contract file that cannot be read          (also ValueError)
     └── PreparationError         cleansing, splitting or feature building     (also ValueError)

@@ -46,8 +46,13 @@ class Stage:
             self.dir.mkdir(parents=True, exist_ok=True)
         self.name = _stage_name(self.dir) if not self.is_dev else name
         self.run_dir = self.dir.parent
-        self._manifest = {"stage": self.name, "artifacts": {}, "metrics": {},
-                          "data_versions": {}, "notes": {}}
+        self._manifest = {
+            "stage": self.name,
+            "artifacts": {},
+            "metrics": {},
+            "data_versions": {},
+            "notes": {},
+        }
         self._flush()
 
     def __repr__(self) -> str:
@@ -76,7 +81,9 @@ class Stage:
         artifacts.write(kind, obj, target)
         key = name if kind == "text" else Path(name).stem
         self._manifest["artifacts"][key] = {
-            "file": filename, "kind": kind, "sha256": artifacts.sha256(target),
+            "file": filename,
+            "kind": kind,
+            "sha256": artifacts.sha256(target),
             "bytes": target.stat().st_size,
         }
         self._flush()
@@ -123,7 +130,8 @@ class Stage:
             saved = ", ".join(manifest["artifacts"]) or "nothing"
             raise StageInputError(
                 f"stage '{stage}' saved no artifact '{artifact}' (it saved: {saved})",
-                stage=stage, artifact=artifact,
+                stage=stage,
+                artifact=artifact,
             )
         return entry["kind"], self._upstream_dir(stage) / entry["file"]
 
@@ -132,8 +140,11 @@ class Stage:
         for folder in candidates:
             if (folder / MANIFEST).is_file():
                 return folder
-        hint = (f"run the '{stage}' template first (Run All), then this one"
-                if self.is_dev else f"the run has no finished '{stage}' stage")
+        hint = (
+            f"run the '{stage}' template first (Run All), then this one"
+            if self.is_dev
+            else f"the run has no finished '{stage}' stage"
+        )
         raise StageInputError(
             f"stage '{self.name}' needs the output of stage '{stage}', which has not run in "
             f"{self.run_dir}: {hint} (or `mlops-nb run --until {self.name}`)",

@@ -20,8 +20,14 @@ pytestmark = pytest.mark.slow
 def mlops(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MLOPS_NB_OUTPUTS": str(tmp_path / "outputs")}
     env.pop("MLOPS_NB_PROJECT", None)
-    return subprocess.run([sys.executable, "-m", "mlops_nb", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "mlops_nb", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def latest(tmp_path: Path) -> dict:
@@ -50,16 +56,20 @@ def test_the_sample_runs_end_to_end(tmp_path):
 def test_a_csv_of_another_shape_works_without_code_changes(tmp_path):
     rng = np.random.default_rng(1)
     n = 200
-    frame = pd.DataFrame({
-        "petal": rng.normal(4, 1, n).round(2),
-        "sepal": rng.normal(3, 0.5, n).round(2),
-        "colour": rng.choice(["red", "blue"], n),
-    })
-    frame["species"] = np.where(frame.petal > 4.3, "virginica",
-                                np.where(frame.sepal > 3, "setosa", "versicolor"))
+    frame = pd.DataFrame(
+        {
+            "petal": rng.normal(4, 1, n).round(2),
+            "sepal": rng.normal(3, 0.5, n).round(2),
+            "colour": rng.choice(["red", "blue"], n),
+        }
+    )
+    frame["species"] = np.where(
+        frame.petal > 4.3, "virginica", np.where(frame.sepal > 3, "setosa", "versicolor")
+    )
     frame.to_csv(tmp_path / "flowers.csv", index=False)
-    done = mlops(tmp_path, "run", "-p", f"data_source={tmp_path / 'flowers.csv'}",
-                 "-p", "target=species")
+    done = mlops(
+        tmp_path, "run", "-p", f"data_source={tmp_path / 'flowers.csv'}", "-p", "target=species"
+    )
     assert done.returncode == 0, done.stderr
     record = latest(tmp_path)
     assert record["metrics"]["prepare.task"] == "multiclass"
@@ -70,8 +80,9 @@ def test_a_csv_of_another_shape_works_without_code_changes(tmp_path):
 
 
 def test_data_that_breaks_its_contract_stops_at_validate_with_a_failure_report(tmp_path):
-    done = mlops(tmp_path, "run", "-p", "data_source=sample:churn?rows=600", "-p",
-                 "on_invalid=fail")
+    done = mlops(
+        tmp_path, "run", "-p", "data_source=sample:churn?rows=600", "-p", "on_invalid=fail"
+    )
     assert done.returncode == 1
     assert "stage 'validate' failed" in done.stderr
     assert "break contract 'churn'" in done.stderr and "in_range(18, 100)" in done.stderr

@@ -1,7 +1,7 @@
 """Pipelines: what they are (spec), how they run (runner), what they leave (archive, report)."""
 
 from mlops_nb.pipeline.archive import find_run, list_runs, read_run
-from mlops_nb.pipeline.runner import RunObserver, RunPlan, Runner, plan_run, run_pipeline
+from mlops_nb.pipeline.runner import Runner, RunObserver, RunPlan, plan_run, run_pipeline
 from mlops_nb.pipeline.spec import PipelineSpec, ProjectSpec, StageSpec, load_project
 
 __all__ = [

@@ -51,8 +51,9 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     try:
         record = json.loads(path.read_text())
     except FileNotFoundError:
-        raise RunNotFoundError(f"{run_dir} has no {RUN_FILE}; it is not a run folder",
-                               path=run_dir) from None
+        raise RunNotFoundError(
+            f"{run_dir} has no {RUN_FILE}; it is not a run folder", path=run_dir
+        ) from None
     except json.JSONDecodeError as exc:
         raise RunError(f"{path} is damaged ({exc}); the run cannot be read", path=path) from None
     if record.get("status") == "running" and not _owner_alive(record):
@@ -114,11 +115,15 @@ def list_runs(runs_dir: Path) -> list[dict[str, Any]]:
 
 def find_run(runs_dir: Path, run_id: str) -> Path:
     """The folder of ``run_id``: an exact id, a unique prefix, or ``latest``."""
-    ids = sorted(p.name for p in runs_dir.glob("*") if (p / RUN_FILE).is_file()) \
-        if runs_dir.is_dir() else []
+    ids = (
+        sorted(p.name for p in runs_dir.glob("*") if (p / RUN_FILE).is_file())
+        if runs_dir.is_dir()
+        else []
+    )
     if not ids:
-        raise RunNotFoundError(f"no runs yet in {runs_dir}; start one with `mlops-nb run`",
-                               run_id=run_id)
+        raise RunNotFoundError(
+            f"no runs yet in {runs_dir}; start one with `mlops-nb run`", run_id=run_id
+        )
     if run_id == "latest":
         return runs_dir / ids[-1]
     matches = [i for i in ids if i.startswith(run_id)]

@@ -10,8 +10,18 @@ from pathlib import Path
 from typing import Any
 
 KEY_PACKAGES = (
-    "mlops-nb", "pandas", "numpy", "scikit-learn", "pandera", "papermill", "nbclient",
-    "ipykernel", "pyarrow", "skops", "scipy", "matplotlib",
+    "mlops-nb",
+    "pandas",
+    "numpy",
+    "scikit-learn",
+    "pandera",
+    "papermill",
+    "nbclient",
+    "ipykernel",
+    "pyarrow",
+    "skops",
+    "scipy",
+    "matplotlib",
 )
 
 
@@ -28,9 +38,11 @@ def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
 
 def git_state(root: Path) -> dict[str, Any] | None:
     """The commit and dirtiness of the git work tree at ``root``, if it is one."""
+
     def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              timeout=10, check=True)
+        done = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        )
         return done.stdout.strip()
 
     try:

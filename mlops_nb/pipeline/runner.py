@@ -146,8 +146,13 @@ class Runner:
         return run_dir, record
 
     def _run_stage(
-        self, run_dir: Path, record: dict[str, Any], stage: StageSpec,
-        params: ResolvedParams, index: int, total: int,
+        self,
+        run_dir: Path,
+        record: dict[str, Any],
+        stage: StageSpec,
+        params: ResolvedParams,
+        index: int,
+        total: int,
     ) -> None:
         entry = record["stages"][index]
         stage_dir = run_dir / entry["dir"]
@@ -178,11 +183,15 @@ class Runner:
         output = stage_dir / EXECUTED
         try:
             papermill.execute_notebook(
-                str(stage.notebook), str(output),
+                str(stage.notebook),
+                str(output),
                 parameters={**params, STAGE_DIR_PARAM: str(stage_dir)},
-                kernel_name=self.kernel_name, progress_bar=False, log_output=False,
+                kernel_name=self.kernel_name,
+                progress_bar=False,
+                log_output=False,
                 km=stage_kernel_manager(self.kernel_name, stage_dir),
-                cwd=str(self.settings.root), start_timeout=self.start_timeout,
+                cwd=str(self.settings.root),
+                start_timeout=self.start_timeout,
             )
         except PapermillExecutionError as exc:
             raise _stage_failure(stage.name, exc, output) from None
@@ -195,7 +204,10 @@ class Runner:
                 report.export_html(output, stage_dir / report.STAGE_REPORT)
 
     def _finish(
-        self, run_dir: Path, record: dict[str, Any], status: str,
+        self,
+        run_dir: Path,
+        record: dict[str, Any],
+        status: str,
         error: BaseException | None = None,
     ) -> None:
         for entry in record["stages"]:
@@ -219,20 +231,40 @@ def _new_record(run_id: str, run_dir: Path, plan: RunPlan, settings: Settings) -
             "name": stage.name,
             "notebook": os.path.relpath(stage.notebook, settings.root),
             "dir": f"{index:0{width}d}_{stage.name}",
-            "status": "pending", "seconds": None, "cached": False, "started_at": None,
-            "params": plan.params.per_stage[stage.name], "metrics": {}, "artifacts": {},
-            "executed": None, "report": None, "error": None,
+            "status": "pending",
+            "seconds": None,
+            "cached": False,
+            "started_at": None,
+            "params": plan.params.per_stage[stage.name],
+            "metrics": {},
+            "artifacts": {},
+            "executed": None,
+            "report": None,
+            "error": None,
         }
         for index, stage in enumerate(plan.stages, start=1)
     ]
     return {
-        "schema": archive.SCHEMA_VERSION, "id": run_id, "pipeline": plan.pipeline.name,
-        "status": "running", "started_at": archive.utc_now(), "finished_at": None,
-        "seconds": None, "until": plan.until, "overrides": plan.overrides,
-        "params": plan.params.values, "stages": stages, "metrics": {}, "data_versions": {},
-        "git": git_state(settings.root), "environment": environment(),
-        "run_dir": str(run_dir), "project": str(settings.root), "error": None,
-        "pid": os.getpid(), "pid_started": archive.process_start_time(os.getpid()),
+        "schema": archive.SCHEMA_VERSION,
+        "id": run_id,
+        "pipeline": plan.pipeline.name,
+        "status": "running",
+        "started_at": archive.utc_now(),
+        "finished_at": None,
+        "seconds": None,
+        "until": plan.until,
+        "overrides": plan.overrides,
+        "params": plan.params.values,
+        "stages": stages,
+        "metrics": {},
+        "data_versions": {},
+        "git": git_state(settings.root),
+        "environment": environment(),
+        "run_dir": str(run_dir),
+        "project": str(settings.root),
+        "error": None,
+        "pid": os.getpid(),
+        "pid_started": archive.process_start_time(os.getpid()),
         "host": socket.gethostname(),
     }
 
@@ -266,24 +298,28 @@ def _stage_failure(stage: str, exc: Any, notebook: Path) -> StageFailedError:
         f"{exc.ename}: {exc.evalue}\n"
         f"executed notebook (the failing cell is marked): {notebook}"
     )
-    return StageFailedError(message, stage=stage, cell=cell, ename=exc.ename,
-                            evalue=exc.evalue, notebook=notebook)
+    return StageFailedError(
+        message, stage=stage, cell=cell, ename=exc.ename, evalue=exc.evalue, notebook=notebook
+    )
 
 
 def _kernel_failure(stage: str, exc: Exception, notebook: Path) -> StageFailedError:
     name = type(exc).__name__
     hints = {
         "NoSuchKernel": "install a Jupyter kernel into this environment: "
-                        "python -m ipykernel install --sys-prefix",
+        "python -m ipykernel install --sys-prefix",
         "DeadKernelError": "the kernel died (out of memory or killed); reduce the data or "
-                           "free memory and run again",
+        "free memory and run again",
         "CellTimeoutError": "a cell ran past its time limit",
     }
     hint = hints.get(name, "see the executed notebook")
-    message = (f"stage '{stage}' could not be executed: {name}: {exc}\n{hint}\n"
-               f"executed notebook: {notebook}")
-    return StageFailedError(message, stage=stage, cell=None, ename=name, evalue=str(exc),
-                            notebook=notebook)
+    message = (
+        f"stage '{stage}' could not be executed: {name}: {exc}\n{hint}\n"
+        f"executed notebook: {notebook}"
+    )
+    return StageFailedError(
+        message, stage=stage, cell=None, ename=name, evalue=str(exc), notebook=notebook
+    )
 
 
 def _error_dict(error: BaseException) -> dict[str, Any]:

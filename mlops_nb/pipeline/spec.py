@@ -219,11 +219,15 @@ def _load_stage(name: str, body: Any, path: Path, where: str) -> StageSpec:
         )
     needs = body.get("needs") or []
     needs = [needs] if isinstance(needs, str) else list(needs)
-    params = {str(p): parse_param(str(p), raw, where) for p, raw in (body.get("params") or {}).items()}
+    params = {
+        str(p): parse_param(str(p), raw, where) for p, raw in (body.get("params") or {}).items()
+    }
     cache = str(body.get("cache", "auto"))
     if cache not in ("auto", "never"):
         raise PipelineSpecError(f"{where}: cache must be 'auto' or 'never'", stage=name)
-    return StageSpec(name, template, tuple(map(str, needs)), params, str(body.get("description", "")), cache)
+    return StageSpec(
+        name, template, tuple(map(str, needs)), params, str(body.get("description", "")), cache
+    )
 
 
 def _topological(stages: list[StageSpec], where: str) -> list[StageSpec]:
@@ -242,15 +246,18 @@ def _topological(stages: list[StageSpec], where: str) -> list[StageSpec]:
     while len(ordered) < len(stages):
         ready = [s for s in stages if s.name not in placed and set(s.needs) <= placed]
         if not ready:
-            raise PipelineSpecError(f"{where}: stages depend on each other in a cycle: "
-                                    f"{_cycle(stages, placed)}")
+            raise PipelineSpecError(
+                f"{where}: stages depend on each other in a cycle: {_cycle(stages, placed)}"
+            )
         ordered.append(ready[0])
         placed.add(ready[0].name)
     return ordered
 
 
 def _cycle(stages: list[StageSpec], placed: set[str]) -> str:
-    needs = {s.name: [n for n in s.needs if n not in placed] for s in stages if s.name not in placed}
+    needs = {
+        s.name: [n for n in s.needs if n not in placed] for s in stages if s.name not in placed
+    }
     path = [next(iter(needs))]
     while path.count(path[-1]) < 2:
         path.append(needs[path[-1]][0])

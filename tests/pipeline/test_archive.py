@@ -27,9 +27,13 @@ def dead_pid() -> int:
 
 def test_a_running_run_whose_process_died_reads_as_interrupted(tmp_path):
     run_dir = tmp_path / "runs" / "20260101T000000.000000Z-abcd"
-    record = {"id": run_dir.name, "status": "running", "pid": dead_pid(),
-              "host": os.uname().nodename,
-              "stages": [{"name": "a", "status": "succeeded"}, {"name": "b", "status": "running"}]}
+    record = {
+        "id": run_dir.name,
+        "status": "running",
+        "pid": dead_pid(),
+        "host": os.uname().nodename,
+        "stages": [{"name": "a", "status": "succeeded"}, {"name": "b", "status": "running"}],
+    }
     write_json(run_dir / "run.json", record)
     read = archive.read_run(run_dir)
     assert read["status"] == "interrupted"
@@ -38,8 +42,14 @@ def test_a_running_run_whose_process_died_reads_as_interrupted(tmp_path):
 
 def test_a_live_run_stays_running(tmp_path):
     run_dir = tmp_path / "r"
-    record = {"id": "r", "status": "running", "pid": os.getpid(), "host": os.uname().nodename,
-              "pid_started": archive.process_start_time(os.getpid()), "stages": []}
+    record = {
+        "id": "r",
+        "status": "running",
+        "pid": os.getpid(),
+        "host": os.uname().nodename,
+        "pid_started": archive.process_start_time(os.getpid()),
+        "stages": [],
+    }
     write_json(run_dir / "run.json", record)
     assert archive.read_run(run_dir)["status"] == "running"
 

@@ -13,9 +13,10 @@ def load(make_project, text=TWO_STAGES):
 
 
 def test_stages_come_in_dependency_order(make_project):
-    text = TWO_STAGES.replace(
-        "      produce:\n        notebook: notebooks/produce.ipynb\n", ""
-    ) + "      produce:\n        notebook: notebooks/produce.ipynb\n"
+    text = (
+        TWO_STAGES.replace("      produce:\n        notebook: notebooks/produce.ipynb\n", "")
+        + "      produce:\n        notebook: notebooks/produce.ipynb\n"
+    )
     pipeline = load(make_project, text).pipeline("demo")
     assert pipeline.stage_names == ["produce", "consume"]
 
@@ -36,9 +37,13 @@ def test_unknown_dependency_is_refused(make_project):
 
 def test_cycle_is_named(make_project):
     text = TWO_STAGES.replace(
-        "notebook: notebooks/produce.ipynb", "notebook: notebooks/produce.ipynb\n        needs: [consume]"
+        "notebook: notebooks/produce.ipynb",
+        "notebook: notebooks/produce.ipynb\n        needs: [consume]",
     )
-    with pytest.raises(PipelineSpecError, match=r"cycle: (produce -> consume -> produce|consume -> produce -> consume)"):
+    with pytest.raises(
+        PipelineSpecError,
+        match=r"cycle: (produce -> consume -> produce|consume -> produce -> consume)",
+    ):
         load(make_project, text)
 
 
@@ -86,13 +91,17 @@ def test_unknown_pipeline_lists_the_known(make_project):
 
 def test_unknown_override_lists_valid_names(make_project):
     pipeline = load(make_project).pipeline()
-    with pytest.raises(ParameterError, match=r"unknown parameter 'vaule'.*valid parameters: factor, label, value"):
+    with pytest.raises(
+        ParameterError, match=r"unknown parameter 'vaule'.*valid parameters: factor, label, value"
+    ):
         pipeline.resolve({"vaule": "3"})
 
 
 def test_override_of_wrong_type_is_refused(make_project):
     pipeline = load(make_project).pipeline()
-    with pytest.raises(ParameterError, match=r"parameter 'factor' \(-p\): 'two' is not a valid int"):
+    with pytest.raises(
+        ParameterError, match=r"parameter 'factor' \(-p\): 'two' is not a valid int"
+    ):
         pipeline.resolve({"factor": "two"})
 
 
