@@ -15,7 +15,10 @@ structured attributes naming *where* it happened, and a message that says
     ├── DataSourceError          data source missing, empty, malformed        (also ValueError)
     ├── DataValidationError      data breaks its pandera contract            (also ValueError)
     ├── ContractError            a contract file that cannot be read          (also ValueError)
-    └── PreparationError         cleansing, splitting or feature building     (also ValueError)
+    ├── PreparationError         cleansing, splitting or feature building     (also ValueError)
+    ├── ModelingError            candidates, tuning, evaluation, comparison   (also ValueError)
+    └── RegistryError            model registry: bad name, untrusted or tampered package
+        └── ModelNotFoundError   unknown model name, version or alias        (also LookupError)
 
 Third-party errors (papermill, nbclient, pandas, SQLAlchemy, pandera) are
 translated at the boundary into one of these, with the original on
@@ -109,3 +112,15 @@ class ContractError(MlopsNbError, ValueError):
 
 class PreparationError(MlopsNbError, ValueError):
     """Data cannot be cleansed, split or turned into features as requested."""
+
+
+class ModelingError(MlopsNbError, ValueError):
+    """Models cannot be tuned, evaluated or compared as requested."""
+
+
+class RegistryError(MlopsNbError):
+    """A model cannot be registered, found, loaded or moved between aliases."""
+
+
+class ModelNotFoundError(RegistryError, LookupError):
+    """No model, version or alias has the requested name."""

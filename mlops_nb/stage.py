@@ -24,6 +24,7 @@ from typing import Any
 from mlops_nb import artifacts
 from mlops_nb.config import Settings, load_settings
 from mlops_nb.errors import MlopsNbError, StageInputError
+from mlops_nb.tracking import Run, TrackingStore
 
 MANIFEST = "stage.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -46,6 +47,7 @@ class Stage:
             self.dir.mkdir(parents=True, exist_ok=True)
         self.name = _stage_name(self.dir) if not self.is_dev else name
         self.run_dir = self.dir.parent
+        self._tracking: TrackingStore | None = None
         self._manifest = {
             "stage": self.name,
             "artifacts": {},
@@ -118,6 +120,17 @@ class Stage:
         """Record a fact for the run report (e.g. the contract used)."""
         self._manifest["notes"][key] = artifacts.to_jsonable(value)
         self._flush()
+
+    @property
+    def tracking(self) -> TrackingStore:
+        """The project's tracking store (opened on first use)."""
+        if self._tracking is None:
+            self._tracking = TrackingStore.from_settings(self.settings)
+        return self._tracking
+
+    def track(self, name: str, *, tags: dict[str, Any] | None = None) -> Run:
+        """Start a tracked run tied to this pipeline run and stage; use it with ``with``."""
+        return self.tracking.start_run(name, pipeline_run=self.run_id, stage=self.name, tags=tags)
 
     @property
     def metrics(self) -> dict[str, Any]:

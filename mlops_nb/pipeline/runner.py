@@ -24,6 +24,7 @@ from mlops_nb.pipeline.environment import environment, git_state
 from mlops_nb.pipeline.kernels import stage_kernel_manager
 from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM
 from mlops_nb.pipeline.spec import PipelineSpec, ResolvedParams, StageSpec, load_project
+from mlops_nb.pipeline.tracked import track_stage
 from mlops_nb.stage import MANIFEST
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ class Runner:
             entry["seconds"] = round(time.perf_counter() - started, 3)
             _collect_stage(stage_dir, entry, record)
             self._save(run_dir, record)
+            track_stage(self.settings, record, entry, stage_dir)
             self.observer.stage_finished(entry, index, total)
 
     def _execute(self, stage: StageSpec, stage_dir: Path, params: dict[str, Any]) -> None:

@@ -15,14 +15,17 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from mlops_nb.errors import MlopsNbError
 
 BUSY_TIMEOUT_MS = 30_000
 RETRY_SECONDS = 120.0
+
+T = TypeVar("T")
 
 
 class StoreError(MlopsNbError):
@@ -54,16 +57,27 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def _retry(action, deadline: float | None = None):  # type: ignore[no-untyped-def]
-    """Run ``action`` again while the database is busy, with jittered backoff."""
-    deadline = deadline or time.monotonic() + RETRY_SECONDS
+def _retry(action: Callable[[], T], deadline: float | None = None) -> T:
+    """Run ``action`` again while the database is busy, with jittered backoff.
+
+    Raises:
+        StoreError: the database stayed busy past the deadline (``RETRY_SECONDS``).
+    """
+    started = time.monotonic()
+    deadline = deadline or started + RETRY_SECONDS
     delay = 0.01
     while True:
         try:
             return action()
         except sqlite3.OperationalError as exc:
-            if not _is_busy(exc) or time.monotonic() > deadline:
+            if not _is_busy(exc):
                 raise
+            if time.monotonic() > deadline:
+                waited = time.monotonic() - started
+                raise StoreError(
+                    f"the database stayed busy for {waited:.0f} s ({exc}): another process "
+                    f"holds its write lock; let it finish (or stop it) and try again",
+                ) from exc
         time.sleep(delay * (1 + random.random()))
         delay = min(delay * 2, 0.5)
 
@@ -77,10 +91,11 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     _retry(lambda: conn.execute("BEGIN IMMEDIATE"))
     try:
         yield conn
+        _retry(lambda: conn.execute("COMMIT"))
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may already have rolled back (disk full, I/O error)
+            conn.execute("ROLLBACK")
         raise
-    _retry(lambda: conn.execute("COMMIT"))
 
 
 def schema_version(conn: sqlite3.Connection, component: str) -> int:
@@ -98,6 +113,8 @@ def migrate(conn: sqlite3.Connection, component: str, steps: Sequence[str]) -> i
     A database newer than this code (written by a later mlops-nb) is refused
     rather than misread.
     """
+    if _stored_version(conn, component) == len(steps):
+        return len(steps)  # up to date: no write lock taken, so opening never waits
     with transaction(conn):
         current = schema_version(conn, component)
         if current > len(steps):
@@ -113,6 +130,16 @@ def migrate(conn: sqlite3.Connection, component: str, steps: Sequence[str]) -> i
                      "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
                      (component, len(steps)))
     return len(steps)
+
+
+def _stored_version(conn: sqlite3.Connection, component: str) -> int:
+    """The version of ``component`` read without writing (0 when nothing is recorded)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                    "AND name = 'schema_version'").fetchone() is None:
+        return 0
+    row = conn.execute("SELECT version FROM schema_version WHERE component = ?",
+                       (component,)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _statements(script: str) -> list[str]:

@@ -7,7 +7,7 @@ then checks every row (:func:`validate`): invalid rows stop the run or, with
 ``-p on_invalid=quarantine``, are set aside with their reasons.
 """
 
-from mlops_nb.validation.contracts import load_contract, save_contract
+from mlops_nb.validation.contracts import input_contract, load_contract, save_contract
 from mlops_nb.validation.describe import contract_summary
 from mlops_nb.validation.infer import infer_contract
 from mlops_nb.validation.lookup import find_contract
@@ -19,6 +19,7 @@ __all__ = [
     "contract_summary",
     "find_contract",
     "infer_contract",
+    "input_contract",
     "load_contract",
     "save_contract",
     "validate",

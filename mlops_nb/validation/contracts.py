@@ -194,3 +194,13 @@ def save_contract(schema: pa.DataFrameSchema, path: str | os.PathLike[str]) -> P
             path=path,
         ) from exc
     return path
+
+
+def input_contract(schema: pa.DataFrameSchema, target: str) -> pa.DataFrameSchema:
+    """The contract of a model's input: ``schema`` without its target column.
+
+    This is the signature a registered model is served under.
+    """
+    if target not in schema.columns:
+        return schema
+    return schema.remove_columns([target])

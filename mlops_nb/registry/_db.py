@@ -1,0 +1,166 @@
+"""The registry's tables in the shared SQLite database, and the queries on them.
+
+``registry_versions``       one row per registered version (its files are under
+                            the registry folder at ``path``); never deleted,
+                            only retired.
+``registry_aliases``        which version each alias of a model points at now.
+``registry_alias_history``  every alias change, appended in the same transaction
+                            as the change: who, when, from which version to
+                            which, why, in which run.
+
+Timestamps are UTC ISO-8601 text with microseconds (``...T12:00:00.000001+00:00``),
+all of the same width, so comparing the text compares the times.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+__all__ = [
+    "COMPONENT",
+    "STEPS",
+    "aliases_of",
+    "current_alias",
+    "iso",
+    "model_names",
+    "move_alias",
+    "next_version",
+    "now",
+    "version_numbers",
+]
+
+COMPONENT = "registry"
+
+STEPS = [
+    """
+    CREATE TABLE registry_versions (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired')),
+        task TEXT NOT NULL,
+        target TEXT NOT NULL,
+        metrics TEXT NOT NULL DEFAULT '{}',
+        data_version TEXT,
+        pipeline_run TEXT,
+        training_run TEXT,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        retired_at TEXT,
+        retired_by TEXT,
+        retired_reason TEXT,
+        PRIMARY KEY (name, version)
+    );
+    CREATE TABLE registry_aliases (
+        name TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (name, alias),
+        FOREIGN KEY (name, version) REFERENCES registry_versions (name, version)
+    );
+    CREATE TABLE registry_alias_history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        from_version INTEGER,
+        to_version INTEGER,
+        actor TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        run TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX registry_alias_history_lookup ON registry_alias_history (name, alias, at)
+    """,
+]
+
+
+def iso(moment: datetime) -> str:
+    """``moment`` in UTC as fixed-width ISO text; naive values are local time."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def now() -> str:
+    """The current time as stored in the registry tables."""
+    return iso(datetime.now(UTC))
+
+
+def model_names(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute("SELECT DISTINCT name FROM registry_versions ORDER BY name")
+    return [row[0] for row in rows]
+
+
+def version_numbers(conn: sqlite3.Connection, name: str) -> list[int]:
+    rows = conn.execute(
+        "SELECT version FROM registry_versions WHERE name = ? ORDER BY version", (name,)
+    )
+    return [row[0] for row in rows]
+
+
+def aliases_of(conn: sqlite3.Connection, name: str) -> dict[str, int]:
+    """Alias → version for model ``name``, sorted by alias."""
+    rows = conn.execute(
+        "SELECT alias, version FROM registry_aliases WHERE name = ? ORDER BY alias", (name,)
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def next_version(conn: sqlite3.Connection, name: str) -> int:
+    """The number the next version of ``name`` gets (call inside the write transaction)."""
+    row = conn.execute(
+        "SELECT COALESCE(MAX(version), 0) + 1 FROM registry_versions WHERE name = ?", (name,)
+    ).fetchone()
+    return int(row[0])
+
+
+def current_alias(conn: sqlite3.Connection, name: str, alias: str) -> int | None:
+    row = conn.execute(
+        "SELECT version FROM registry_aliases WHERE name = ? AND alias = ?", (name, alias)
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _after_last_change(conn: sqlite3.Connection, name: str, alias: str) -> str:
+    """Now, or the alias's last change if the clock went back: history stays in order."""
+    row = conn.execute(
+        "SELECT MAX(at) FROM registry_alias_history WHERE name = ? AND alias = ?", (name, alias)
+    ).fetchone()
+    current = now()
+    return max(current, row[0]) if row[0] else current
+
+
+def move_alias(
+    conn: sqlite3.Connection,
+    name: str,
+    alias: str,
+    to_version: int | None,
+    *,
+    actor: str,
+    reason: str,
+    run: str | None,
+) -> bool:
+    """Point ``alias`` at ``to_version`` (None removes it) and append the change to history.
+
+    Call inside a write transaction. Returns False, writing nothing, when the
+    alias already points there.
+    """
+    from_version = current_alias(conn, name, alias)
+    if from_version == to_version:
+        return False
+    at = _after_last_change(conn, name, alias)
+    if to_version is None:
+        conn.execute("DELETE FROM registry_aliases WHERE name = ? AND alias = ?", (name, alias))
+    else:
+        conn.execute(
+            "INSERT INTO registry_aliases (name, alias, version, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, "
+            "updated_at = excluded.updated_at",
+            (name, alias, to_version, at),
+        )
+    conn.execute(
+        "INSERT INTO registry_alias_history (name, alias, from_version, to_version, actor, "
+        "reason, run, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (name, alias, from_version, to_version, actor, reason, run, at),
+    )
+    return True

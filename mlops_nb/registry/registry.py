@@ -1,0 +1,445 @@
+"""The model registry: numbered, packaged model versions and audited aliases.
+
+Rows live in the shared SQLite database (component ``registry``), files under
+the registry folder (``outputs/registry/<name>/<version>/``). A version is
+numbered, its folder moved into place and its row inserted in one write
+transaction, so several processes can register at once: numbers come out
+1, 2, 3, ... with no gap or duplicate, and no row exists without its files.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Self
+
+import pandas as pd
+import pandera.pandas as pa
+
+from mlops_nb.config import Settings
+from mlops_nb.errors import RegistryError
+from mlops_nb.registry import _db, _tables, _write, package
+from mlops_nb.registry._lookup import require_model, resolve, version_row
+from mlops_nb.registry.names import Ref, parse_model_ref, parse_ref, validate_alias, validate_name
+from mlops_nb.tracking.db import connect, migrate, transaction
+
+__all__ = ["LoadedModel", "ModelVersion", "Registry"]
+
+ACTIVE, RETIRED = "active", "retired"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version of a model.
+
+    Attributes:
+        name: The model name.
+        version: Its number, from 1.
+        created_at: When it was registered (UTC).
+        status: ``"active"`` or ``"retired"``.
+        aliases: The aliases pointing at it now, sorted.
+        metrics: The metrics it was registered with (NaN stored as None).
+        task: ``classification`` or ``regression`` (as given at registration).
+        target: The target column.
+        lineage: ``data_version``, ``pipeline_run`` and ``training_run``.
+        path: Its package folder.
+    """
+
+    name: str
+    version: int
+    created_at: datetime
+    status: str
+    aliases: tuple[str, ...]
+    metrics: dict[str, float | None]
+    task: str
+    target: str
+    lineage: dict[str, str | None]
+    path: Path
+
+    @property
+    def ref(self) -> str:
+        """The reference ``NAME:VERSION`` that always loads this version."""
+        return f"{self.name}:{self.version}"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified, loaded version: the estimator, its input contract and its metadata."""
+
+    model: Any
+    version: ModelVersion
+    signature: pa.DataFrameSchema
+    metadata: dict[str, Any] = field(repr=False)
+
+
+def default_actor() -> str:
+    """The OS user name, or ``unknown`` when it cannot be found."""
+    try:
+        return getpass.getuser() or "unknown"
+    except Exception:  # getuser raises OSError or KeyError without a user database
+        return "unknown"
+
+
+def _reason(reason: object) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise RegistryError(
+            "a reason is required for every alias change: say why, e.g. "
+            "reason='beats version 2 on roc_auc by 0.03' (--reason TEXT on the command line)."
+        )
+    return reason.strip()
+
+
+def _when(value: datetime | str) -> str:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise RegistryError(
+                f"time {value!r} is not ISO 8601; write e.g. '2025-01-31T12:00:00+00:00'."
+            ) from exc
+    if not isinstance(value, datetime):
+        raise RegistryError(f"time must be a datetime or ISO text, got {type(value).__name__}.")
+    return _db.iso(value)
+
+
+class Registry:
+    """Registered model versions in ``database``, their packages under ``root``.
+
+    Several processes may use the same registry at once; within a process,
+    use one ``Registry`` per thread (it holds one database connection).
+
+    Args:
+        database: The SQLite file shared with tracking (``Settings.database``).
+        root: The folder holding the packages (``Settings.registry_dir``).
+    """
+
+    def __init__(self, database: Path, root: Path) -> None:
+        self.database = Path(database)
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._conn = connect(self.database)
+        migrate(self._conn, _db.COMPONENT, _db.STEPS)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Registry:
+        """The registry of a project: ``outputs/mlops.db`` and ``outputs/registry``."""
+        return cls(settings.database, settings.registry_dir)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Registry(database={str(self.database)!r}, root={str(self.root)!r})"
+
+    # -- registering ---------------------------------------------------------
+
+    def register(
+        self,
+        name: str,
+        model: Any,
+        *,
+        signature: pa.DataFrameSchema,
+        task: str,
+        target: str,
+        metrics: dict[str, float],
+        data_version: str | None,
+        pipeline_run: str | None,
+        training_run: str | None,
+        params: dict[str, Any] | None = None,
+        slices: pd.DataFrame | None = None,
+        training_rows: int | None = None,
+        description: str = "",
+        intended_use: str = "",
+        limitations: str = "",
+        report_url: str | None = None,
+    ) -> ModelVersion:
+        """Package ``model`` and register it as the next version of ``name``.
+
+        The package (see :mod:`mlops_nb.registry.package`) is written to a
+        staging folder first; numbering, moving it into place and inserting the
+        row happen in one transaction, and on any failure nothing is left.
+
+        Args:
+            name: The model name (letters, digits, ``_ . -``).
+            model: A fitted scikit-learn estimator or pipeline.
+            signature: The pandera contract of the model's input frame.
+            task: ``classification`` or ``regression``.
+            target: The target column.
+            metrics: Metric name → number (test-set metrics).
+            data_version: The data snapshot version it was trained on.
+            pipeline_run: The pipeline run that produced it.
+            training_run: The tracking run of the training.
+            params: Hyperparameters and other settings to record.
+            slices: Metrics per group of the evaluation data (the bias check).
+            training_rows: Number of training rows.
+            description: What the model is, for the card.
+            intended_use: What it is for and not for.
+            limitations: Known weaknesses.
+            report_url: Link to the run report, shown in the card.
+
+        Returns:
+            The new version.
+
+        Raises:
+            RegistryError: A bad name or argument, or a model skops cannot save
+                or that holds types the loader would refuse.
+        """
+        name = validate_name(name)
+        metadata = _write.describe(
+            task=task,
+            target=target,
+            metrics=metrics,
+            params=params,
+            slices=slices,
+            training_rows=training_rows,
+            report_url=report_url,
+            texts={
+                "description": description,
+                "intended_use": intended_use,
+                "limitations": limitations,
+            },
+            lineage={
+                "data_version": data_version,
+                "pipeline_run": pipeline_run,
+                "training_run": training_run,
+            },
+        )
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        try:
+            metadata["model"] = package.write_model(model, staging)
+            metadata["inputs"] = package.write_signature(signature, staging)
+            version = self._commit(name, staging, metadata)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return self.get(name, version)
+
+    def _commit(self, name: str, staging: Path, metadata: dict[str, Any]) -> int:
+        placed: Path | None = None
+        try:
+            with transaction(self._conn) as conn:
+                _write.refuse_case_clash(conn, name)
+                version = _db.next_version(conn, name)
+                full = {"name": name, "version": version, "created_at": _db.now(), **metadata}
+                package.finish_package(staging, full)
+                placed = _write.place(staging, self.root / name / str(version))
+                _write.insert_version(conn, full, f"{name}/{version}")
+        except BaseException:
+            if self._conn.in_transaction:  # COMMIT itself failed
+                self._conn.execute("ROLLBACK")
+            if placed is not None:
+                shutil.rmtree(placed, ignore_errors=True)
+            raise
+        return version
+
+    # -- reading -------------------------------------------------------------
+
+    def get(self, name: str, ref: Ref | None = None) -> ModelVersion:
+        """The version ``ref`` designates: a number, ``"latest"`` (newest active) or an alias.
+
+        Without ``ref``, ``name`` may be a whole reference: ``churn@production``,
+        ``churn:3`` or ``churn`` (the latest version).
+
+        Raises:
+            ModelNotFoundError: Unknown model, version or alias (the message
+                lists what exists).
+        """
+        if ref is None:
+            name, ref = parse_model_ref(name)
+        name = validate_name(name)
+        row = resolve(self._conn, name, parse_ref(ref), str(self.database))
+        return self._version(row)
+
+    def load(self, name: str, ref: Ref | None = None) -> LoadedModel:
+        """Verify and load a version: checksum first, then trusted types only.
+
+        ``name`` and ``ref`` are read as in :meth:`get`, so
+        ``load("churn@production")`` works.
+
+        Raises:
+            ModelNotFoundError: Unknown model, version or alias.
+            RegistryError: The package is missing, was changed after registration
+                (checksum mismatch) or holds types that are not trusted.
+        """
+        version = self.get(name, ref)
+        row = version_row(self._conn, version.name, version.version)
+        model, signature, metadata = package.read_package(version.path, row["sha256"])
+        if (metadata.get("name"), metadata.get("version")) != (version.name, version.version):
+            raise RegistryError(
+                f"{version.path} holds the package of {metadata.get('name')}:"
+                f"{metadata.get('version')}, not {version.ref}; restore the right folder.",
+                path=version.path,
+            )
+        return LoadedModel(model, version, signature, metadata)
+
+    def _version(self, row: sqlite3.Row) -> ModelVersion:
+        aliases = _db.aliases_of(self._conn, row["name"])
+        return ModelVersion(
+            name=row["name"],
+            version=int(row["version"]),
+            created_at=datetime.fromisoformat(row["created_at"]),
+            status=row["status"],
+            aliases=tuple(a for a, v in aliases.items() if v == row["version"]),
+            metrics=json.loads(row["metrics"]),
+            task=row["task"],
+            target=row["target"],
+            lineage={key: row[key] for key in ("data_version", "pipeline_run", "training_run")},
+            path=self.root / row["path"],
+        )
+
+    def list_models(self) -> pd.DataFrame:
+        """One row per model: ``name, versions, latest, aliases, updated``."""
+        return _tables.models_frame(self._conn)
+
+    def versions(self, name: str) -> pd.DataFrame:
+        """One row per version of ``name``: status, aliases, lineage and metrics."""
+        self._require(name)
+        return _tables.versions_frame(self._conn, name)
+
+    def history(self, name: str, alias: str | None = None) -> pd.DataFrame:
+        """Alias changes of ``name`` (of ``alias`` only, if given), oldest first.
+
+        Columns: ``at, alias, from_version, to_version, actor, reason, run``; a
+        ``from_version`` of NA is a first assignment, a ``to_version`` of NA a removal.
+        """
+        self._require(name)
+        return _tables.history_frame(
+            self._conn, name, None if alias is None else validate_alias(alias)
+        )
+
+    def alias_at(self, name: str, alias: str, when: datetime | str) -> int | None:
+        """The version ``alias`` pointed at at time ``when``, or None if it pointed nowhere.
+
+        Naive datetimes (and ISO text without an offset) are taken as local time.
+        """
+        self._require(name)
+        row = self._conn.execute(
+            "SELECT to_version FROM registry_alias_history WHERE name = ? AND alias = ? "
+            "AND at <= ? ORDER BY at DESC, id DESC LIMIT 1",
+            (name, validate_alias(alias), _when(when)),
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def _require(self, name: str) -> None:
+        require_model(self._conn, validate_name(name), str(self.database))
+
+    # -- aliases and retirement ------------------------------------------------
+
+    def set_alias(
+        self,
+        name: str,
+        alias: str,
+        version: Ref,
+        *,
+        reason: str,
+        actor: str | None = None,
+        run: str | None = None,
+    ) -> bool:
+        """Point ``alias`` at ``version`` and record the change in the alias history.
+
+        ``version`` may be a number, ``"latest"`` or another alias (promote what
+        ``staging`` holds to ``production``). Setting an alias to the version it
+        already holds changes nothing and records nothing.
+
+        Returns:
+            True when the alias moved, False when it already pointed there.
+
+        Raises:
+            ModelNotFoundError: Unknown model or version.
+            RegistryError: Invalid alias, empty reason, or a retired version.
+        """
+        alias, reason = validate_alias(alias), _reason(reason)
+        name, ref = validate_name(name), parse_ref(version)
+        with transaction(self._conn) as conn:
+            row = resolve(conn, name, ref, str(self.database))
+            if row["status"] == RETIRED:
+                raise RegistryError(
+                    f"version {name}:{row['version']} is retired and cannot take alias "
+                    f"{alias!r}; choose an active version (see Registry.versions({name!r})).",
+                    model=name,
+                    version=row["version"],
+                )
+            return _db.move_alias(
+                conn,
+                name,
+                alias,
+                int(row["version"]),
+                actor=actor or default_actor(),
+                reason=reason,
+                run=run,
+            )
+
+    def remove_alias(
+        self,
+        name: str,
+        alias: str,
+        *,
+        reason: str,
+        actor: str | None = None,
+        run: str | None = None,
+    ) -> int:
+        """Remove ``alias`` from ``name``, recording it in the history.
+
+        Returns:
+            The version the alias pointed at.
+
+        Raises:
+            ModelNotFoundError: Unknown model or alias.
+        """
+        alias, reason, name = validate_alias(alias), _reason(reason), validate_name(name)
+        with transaction(self._conn) as conn:
+            row = resolve(conn, name, alias, str(self.database))
+            _db.move_alias(
+                conn, name, alias, None, actor=actor or default_actor(), reason=reason, run=run
+            )
+        return int(row["version"])
+
+    def retire(
+        self,
+        name: str,
+        version: Ref,
+        *,
+        reason: str,
+        actor: str | None = None,
+        run: str | None = None,
+    ) -> ModelVersion:
+        """Retire a version: status ``retired``, every alias on it removed (with history).
+
+        The reason is kept on the version (``retired_reason`` in :meth:`versions`)
+        and on each alias removal. Retiring a retired version changes nothing.
+        """
+        reason, name, ref = _reason(reason), validate_name(name), parse_ref(version)
+        actor = actor or default_actor()
+        with transaction(self._conn) as conn:
+            row = resolve(conn, name, ref, str(self.database))
+            number = int(row["version"])
+            if row["status"] == ACTIVE:
+                conn.execute(
+                    "UPDATE registry_versions SET status = ?, retired_at = ?, retired_by = ?, "
+                    "retired_reason = ? WHERE name = ? AND version = ?",
+                    (RETIRED, _db.now(), actor, reason, name, number),
+                )
+                for alias, held in _db.aliases_of(conn, name).items():
+                    if held == number:
+                        _db.move_alias(
+                            conn,
+                            name,
+                            alias,
+                            None,
+                            actor=actor,
+                            reason=f"retired version {number}: {reason}",
+                            run=run,
+                        )
+        return self.get(name, number)

@@ -1,0 +1,191 @@
+"""Tests of tune(): real searches on small synthetic problems."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from mlops_nb.errors import ModelingError
+from mlops_nb.modeling import (
+    TRUSTED_MODULES,
+    Candidate,
+    TuningResult,
+    evaluate,
+    trusted_types,
+    tune,
+)
+from tests.modeling.conftest import Problem
+
+TRIAL_COLUMNS = ["candidate", "trial", "params", "mean_cv_score", "std_cv_score", "fit_seconds"]
+BOARD_COLUMNS = ["rank", "candidate", "cv_score", "cv_std", "n_trials", "fit_seconds", "params"]
+
+
+def dummy_score(p: Problem, metric: str) -> float:
+    dummy = DummyRegressor() if p.task == "regression" else DummyClassifier(strategy="prior")
+    model = Pipeline([*p.features.steps, ("model", dummy)]).fit(p.X_train, p.y_train)
+    return evaluate(model, p.X_test, p.y_test, p.task)[metric]
+
+
+def check_result(result: TuningResult, budget: int, higher_is_better: bool) -> None:
+    assert len(result.trials) == budget
+    assert list(result.trials.columns) == [*TRIAL_COLUMNS, "rank"]
+    assert list(result.leaderboard.columns) == BOARD_COLUMNS
+    scores = result.leaderboard["cv_score"].to_numpy()
+    assert list(scores) == sorted(scores, reverse=higher_is_better)
+    assert list(result.leaderboard["rank"]) == [1, 2, 3]
+    assert result.leaderboard["n_trials"].sum() == budget
+    assert result.best_name == result.leaderboard["candidate"].iloc[0]
+    assert result.best_estimator is result.estimators[result.best_name]
+    assert set(result.estimators) == set(result.leaderboard["candidate"])
+    best_trial = result.trials.loc[result.trials["rank"] == 1, "mean_cv_score"].iloc[0]
+    assert best_trial == pytest.approx(scores[0])
+
+
+def test_binary(binary: Problem, binary_result: TuningResult) -> None:
+    check_result(binary_result, budget=4, higher_is_better=True)
+
+    assert binary_result.metric.name == "roc_auc"
+    assert binary_result.cv_splits == 2 and binary_result.notes == []
+    shares = binary_result.trials.groupby("candidate", sort=False).size()
+    assert shares.to_dict() == {"logistic": 2, "random_forest": 1, "hist_gradient_boosting": 1}
+    assert set(binary_result.trials.loc[0, "params"]) == {"C"}
+    assert isinstance(binary_result.trials.loc[0, "params"]["C"], float)
+    best = evaluate(binary_result.best_estimator, binary.X_test, binary.y_test, "binary")
+    assert best["roc_auc"] > dummy_score(binary, "roc_auc") + 0.2
+    assert list(binary_result.best_estimator.named_steps) == ["transform", "select", "model"]
+
+
+def test_multiclass(multiclass: Problem, multiclass_result: TuningResult) -> None:
+    check_result(multiclass_result, budget=3, higher_is_better=True)
+
+    assert multiclass_result.metric.name == "f1"
+    best = evaluate(
+        multiclass_result.best_estimator, multiclass.X_test, multiclass.y_test, "multiclass"
+    )
+    assert best["f1"] > dummy_score(multiclass, "f1") + 0.3
+
+
+def test_regression(regression: Problem, regression_result: TuningResult) -> None:
+    check_result(regression_result, budget=3, higher_is_better=False)
+
+    assert regression_result.metric.name == "rmse"
+    assert (regression_result.trials["mean_cv_score"] > 0).all()
+    best = evaluate(
+        regression_result.best_estimator, regression.X_test, regression.y_test, "regression"
+    )
+    assert best["rmse"] < 0.5 * dummy_score(regression, "rmse")
+
+
+def test_same_seed_same_result(binary: Problem) -> None:
+    def run() -> TuningResult:
+        return tune(
+            binary.features,
+            binary.X_train,
+            binary.y_train,
+            "binary",
+            candidates=["logistic", "random_forest"],
+            budget=3,
+            cv=2,
+            seed=3,
+        )
+
+    first, second = run(), run()
+    timeless = [c for c in BOARD_COLUMNS if c != "fit_seconds"]
+    pd.testing.assert_frame_equal(first.leaderboard[timeless], second.leaderboard[timeless])
+    trials = [c for c in first.trials.columns if c != "fit_seconds"]
+    pd.testing.assert_frame_equal(first.trials[trials], second.trials[trials])
+    np.testing.assert_array_equal(
+        first.best_estimator.predict_proba(binary.X_test),
+        second.best_estimator.predict_proba(binary.X_test),
+    )
+
+
+def test_skops_round_trip(binary: Problem, binary_result: TuningResult) -> None:
+    for name, model in binary_result.estimators.items():
+        data = sio.dumps(model)
+        trusted = trusted_types(data)
+
+        assert all(t.split(".")[0] in TRUSTED_MODULES for t in trusted), name
+        loaded = sio.loads(data, trusted=trusted)
+        np.testing.assert_array_equal(
+            loaded.predict_proba(binary.X_test), model.predict_proba(binary.X_test)
+        )
+        np.testing.assert_array_equal(loaded.predict(binary.X_test), model.predict(binary.X_test))
+
+
+def _double(x: np.ndarray) -> np.ndarray:
+    return 2 * x
+
+
+def test_trusted_types_refuses_foreign_types() -> None:
+    data = sio.dumps(FunctionTransformer(_double))
+
+    with pytest.raises(ModelingError, match="_double"):
+        trusted_types(data)
+
+
+def test_rare_class_reduces_folds(binary: Problem) -> None:
+    y = binary.y_train.copy()
+    y.iloc[:100] = "yes"
+    y.iloc[:2] = "maybe"  # a third class with two rows
+    result = tune(
+        binary.features, binary.X_train, y, "multiclass", candidates="logistic", budget=1, cv=3
+    )
+
+    assert result.cv_splits == 2
+    assert "cv reduced from 3 to 2 folds: class 'maybe' has only 2 rows" in result.notes[0]
+
+
+def test_single_row_class_is_refused(binary: Problem) -> None:
+    y = binary.y_train.copy()
+    y.iloc[0] = "maybe"
+
+    with pytest.raises(ModelingError, match="Class 'maybe' has a single training row"):
+        tune(binary.features, binary.X_train, y, "multiclass", candidates="logistic", budget=1)
+
+
+def test_small_budget_tries_each_candidate_once(regression: Problem) -> None:
+    result = tune(
+        regression.features,
+        regression.X_train.iloc[:120],
+        regression.y_train.iloc[:120],
+        "regression",
+        candidates=["ridge", "random_forest"],
+        budget=1,
+        cv=2,
+    )
+
+    assert len(result.trials) == 2
+    assert "budget=1 is less than the 2 candidates" in result.notes[0]
+
+
+def test_failing_candidate_is_named(binary: Problem) -> None:
+    bad = Candidate("bad", LogisticRegression(), {"model__C": [-1.0]})
+
+    with pytest.raises(ModelingError, match="Candidate 'bad' failed") as caught:
+        tune(binary.features, binary.X_train, binary.y_train, "binary", candidates={"bad": bad})
+    assert caught.value.candidate == "bad"
+
+
+def test_custom_candidates_and_bad_arguments(binary: Problem) -> None:
+    args = (binary.features, binary.X_train, binary.y_train, "binary")
+    plain = Candidate("plain", LogisticRegression(), {})
+
+    result = tune(*args, candidates={"plain": plain}, budget=5, cv=2)
+    assert len(result.trials) == 1 and "only 1 settings" in result.notes[0]
+    with pytest.raises(ModelingError, match="Candidate objects"):
+        tune(*args, candidates={"plain": LogisticRegression()})
+    with pytest.raises(ModelingError, match="budget must be an integer of at least 1"):
+        tune(*args, budget=0)
+    with pytest.raises(ModelingError, match="cv must be an integer of at least 2"):
+        tune(*args, cv=1)
+    with pytest.raises(ModelingError, match="n_jobs must be an integer"):
+        tune(*args, n_jobs=0)
+    with pytest.raises(ModelingError, match="unknown"):
+        tune(*args, candidates=["ridge"])
