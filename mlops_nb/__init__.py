@@ -3,70 +3,74 @@
 Templates and users import from here (``import mlops_nb as mn``), not from deep
 module paths. The subpackages (``mlops_nb.data``, ``mlops_nb.validation``, ...)
 hold the rest.
+
+Names are imported on first use (PEP 562), so ``import mlops_nb`` and the
+``mlops-nb`` command start fast and a template pays only for what it uses.
 """
 
-from mlops_nb.config import Settings, load_settings
-from mlops_nb.data import (
-    generate_churn,
-    infer_task,
-    load_source,
-    profile,
-    redact,
-    require_target,
-    snapshot,
-    summary,
-)
-from mlops_nb.errors import (
-    ConfigError,
-    ContractError,
-    ModelingError,
-    ModelNotFoundError,
-    RegistryError,
-    DataSourceError,
-    DataValidationError,
-    MlopsNbError,
-    ParameterError,
-    PipelineSpecError,
-    PreparationError,
-    RunError,
-    RunNotFoundError,
-    StageFailedError,
-    StageInputError,
-)
-from mlops_nb.features import (
-    build_feature_pipeline,
-    feature_table,
-    infer_feature_types,
-)
-from mlops_nb.modeling import (
-    compare_models,
-    evaluate,
-    evaluation_figures,
-    primary_metric,
-    slice_metrics,
-    tune,
-)
-from mlops_nb.prep import before_after, cleanse, split, standardize
-from mlops_nb.registry import Registry, decide_promotion, parse_model_ref
-from mlops_nb.registry.promotion import (
-    apply_decision,
-    ensure_same_problem,
-    find_version,
-    model_name_for,
-)
-from mlops_nb.stage import Stage
-from mlops_nb.tracking import TrackingStore
-from mlops_nb.validation import (
-    contract_summary,
-    find_contract,
-    infer_contract,
-    input_contract,
-    load_contract,
-    save_contract,
-    validate,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "ConfigError": "mlops_nb.errors",
+    "ContractError": "mlops_nb.errors",
+    "DataSourceError": "mlops_nb.errors",
+    "DataValidationError": "mlops_nb.errors",
+    "MlopsNbError": "mlops_nb.errors",
+    "ModelNotFoundError": "mlops_nb.errors",
+    "ModelingError": "mlops_nb.errors",
+    "ParameterError": "mlops_nb.errors",
+    "PipelineSpecError": "mlops_nb.errors",
+    "PreparationError": "mlops_nb.errors",
+    "Registry": "mlops_nb.registry",
+    "RegistryError": "mlops_nb.errors",
+    "RunError": "mlops_nb.errors",
+    "RunNotFoundError": "mlops_nb.errors",
+    "Settings": "mlops_nb.config",
+    "Stage": "mlops_nb.stage",
+    "StageFailedError": "mlops_nb.errors",
+    "StageInputError": "mlops_nb.errors",
+    "TrackingStore": "mlops_nb.tracking",
+    "apply_decision": "mlops_nb.registry.promotion",
+    "before_after": "mlops_nb.prep",
+    "build_feature_pipeline": "mlops_nb.features",
+    "cleanse": "mlops_nb.prep",
+    "compare_models": "mlops_nb.modeling",
+    "contract_summary": "mlops_nb.validation",
+    "decide_promotion": "mlops_nb.registry",
+    "ensure_same_problem": "mlops_nb.registry.promotion",
+    "evaluate": "mlops_nb.modeling",
+    "evaluation_figures": "mlops_nb.modeling",
+    "feature_table": "mlops_nb.features",
+    "find_contract": "mlops_nb.validation",
+    "find_version": "mlops_nb.registry.promotion",
+    "generate_churn": "mlops_nb.data",
+    "infer_contract": "mlops_nb.validation",
+    "infer_feature_types": "mlops_nb.features",
+    "infer_task": "mlops_nb.data",
+    "input_contract": "mlops_nb.validation",
+    "load_contract": "mlops_nb.validation",
+    "load_settings": "mlops_nb.config",
+    "load_source": "mlops_nb.data",
+    "model_name_for": "mlops_nb.registry.promotion",
+    "parse_model_ref": "mlops_nb.registry",
+    "primary_metric": "mlops_nb.modeling",
+    "profile": "mlops_nb.data",
+    "redact": "mlops_nb.data",
+    "require_target": "mlops_nb.data",
+    "save_contract": "mlops_nb.validation",
+    "slice_metrics": "mlops_nb.modeling",
+    "snapshot": "mlops_nb.data",
+    "split": "mlops_nb.prep",
+    "standardize": "mlops_nb.prep",
+    "summary": "mlops_nb.data",
+    "tune": "mlops_nb.modeling",
+    "validate": "mlops_nb.validation",
+}
 
 __all__ = [
     "ConfigError",
@@ -125,3 +129,79 @@ __all__ = [
     "tune",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mlops_nb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:
+    from mlops_nb.config import Settings, load_settings
+    from mlops_nb.data import (
+        generate_churn,
+        infer_task,
+        load_source,
+        profile,
+        redact,
+        require_target,
+        snapshot,
+        summary,
+    )
+    from mlops_nb.errors import (
+        ConfigError,
+        ContractError,
+        DataSourceError,
+        DataValidationError,
+        MlopsNbError,
+        ModelingError,
+        ModelNotFoundError,
+        ParameterError,
+        PipelineSpecError,
+        PreparationError,
+        RegistryError,
+        RunError,
+        RunNotFoundError,
+        StageFailedError,
+        StageInputError,
+    )
+    from mlops_nb.features import (
+        build_feature_pipeline,
+        feature_table,
+        infer_feature_types,
+    )
+    from mlops_nb.modeling import (
+        compare_models,
+        evaluate,
+        evaluation_figures,
+        primary_metric,
+        slice_metrics,
+        tune,
+    )
+    from mlops_nb.prep import before_after, cleanse, split, standardize
+    from mlops_nb.registry import Registry, decide_promotion, parse_model_ref
+    from mlops_nb.registry.promotion import (
+        apply_decision,
+        ensure_same_problem,
+        find_version,
+        model_name_for,
+    )
+    from mlops_nb.stage import Stage
+    from mlops_nb.tracking import TrackingStore
+    from mlops_nb.validation import (
+        contract_summary,
+        find_contract,
+        infer_contract,
+        input_contract,
+        load_contract,
+        save_contract,
+        validate,
+    )

@@ -13,11 +13,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from mlops_nb.cli_models import models_app
 from mlops_nb.config import load_settings
 from mlops_nb.errors import MlopsNbError, ParameterError, StageFailedError
-from mlops_nb.pipeline import archive, report
-from mlops_nb.pipeline.runner import Runner, plan_run
-from mlops_nb.pipeline.spec import load_project
+from mlops_nb.pipeline import archive
 
 app = typer.Typer(
     help="Jupyter-first MLOps: run notebook pipelines, keep every run.",
@@ -27,6 +26,7 @@ app = typer.Typer(
 )
 runs_app = typer.Typer(help="Look at archived runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
+app.add_typer(models_app, name="models")
 console = Console()
 errors = Console(stderr=True)
 
@@ -86,10 +86,13 @@ def run(
     until: Annotated[str | None, typer.Option(help="Stop after this stage.")] = None,
 ) -> None:
     """Run a pipeline: every stage's template executed by papermill into a new run folder."""
+    from mlops_nb.pipeline.report import INDEX
+    from mlops_nb.pipeline.runner import Runner, plan_run
+
     settings = load_settings()
     plan = plan_run(settings, pipeline, parse_overrides(param or []), until)
     record = Runner(settings, ConsoleObserver()).run(plan)
-    index = Path(record["run_dir"]) / report.INDEX
+    index = Path(record["run_dir"]) / INDEX
     console.print(
         f"[green]succeeded[/] in {record['seconds']:.1f} s — report: {index}", soft_wrap=True
     )
@@ -98,6 +101,8 @@ def run(
 @app.command()
 def params(pipeline: Annotated[str | None, typer.Argument()] = None) -> None:
     """List the parameters a pipeline accepts with -p, their types and defaults."""
+    from mlops_nb.pipeline.spec import load_project
+
     spec = load_project(load_settings().pipeline_file).pipeline(pipeline)
     table = Table(title=f"parameters of pipeline '{spec.name}'")
     for column in ("name", "type", "default", "help"):
@@ -162,7 +167,7 @@ def _fmt(value: Any) -> str:
 
 
 def _with_paths(record: dict[str, Any], folder: Path) -> dict[str, Any]:
-    return {**record, "run_dir": str(folder), "report": str(folder / report.INDEX)}
+    return {**record, "run_dir": str(folder), "report": str(folder / archive.INDEX)}
 
 
 def _summary(record: dict[str, Any]) -> dict[str, Any]:

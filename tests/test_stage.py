@@ -57,7 +57,8 @@ def test_every_artifact_kind_round_trips_with_its_hash(settings):
 
 def test_missing_upstream_says_which_stage_to_run_first(settings):
     consumer = Stage("consume", settings=settings)
-    with pytest.raises(StageInputError, match=r"needs the output of stage 'produce'.*run the 'produce'"):
+    expected = r"needs the output of stage 'produce'.*run the 'produce'"
+    with pytest.raises(StageInputError, match=expected):
         consumer.input("produce", "numbers")
 
 

@@ -1,8 +1,27 @@
-"""Pipelines: what they are (spec), how they run (runner), what they leave (archive, report)."""
+"""Pipelines: what they are (spec), how they run (runner), what they leave (archive, report).
 
-from mlops_nb.pipeline.archive import find_run, list_runs, read_run
-from mlops_nb.pipeline.runner import Runner, RunObserver, RunPlan, plan_run, run_pipeline
-from mlops_nb.pipeline.spec import PipelineSpec, ProjectSpec, StageSpec, load_project
+Names are imported on first use, so reading the archive does not load papermill.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "PipelineSpec": "mlops_nb.pipeline.spec",
+    "ProjectSpec": "mlops_nb.pipeline.spec",
+    "RunObserver": "mlops_nb.pipeline.runner",
+    "RunPlan": "mlops_nb.pipeline.runner",
+    "Runner": "mlops_nb.pipeline.runner",
+    "StageSpec": "mlops_nb.pipeline.spec",
+    "find_run": "mlops_nb.pipeline.archive",
+    "list_runs": "mlops_nb.pipeline.archive",
+    "load_project": "mlops_nb.pipeline.spec",
+    "plan_run": "mlops_nb.pipeline.runner",
+    "read_run": "mlops_nb.pipeline.archive",
+    "run_pipeline": "mlops_nb.pipeline.runner",
+}
 
 __all__ = [
     "PipelineSpec",
@@ -18,3 +37,10 @@ __all__ = [
     "read_run",
     "run_pipeline",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mlops_nb.pipeline' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -31,6 +31,7 @@ from mlops_nb.errors import RunError, RunNotFoundError
 __all__ = ["find_run", "list_runs", "new_run_id", "read_run", "write_json"]
 
 RUN_FILE = "run.json"
+INDEX = "index.html"
 SCHEMA_VERSION = 1
 FINAL = ("succeeded", "failed", "interrupted")
 

@@ -14,7 +14,7 @@ from mlops_nb.artifacts import ArtifactError
 
 log = logging.getLogger(__name__)
 STAGE_REPORT = "report.html"
-INDEX = "index.html"
+from mlops_nb.pipeline.archive import INDEX  # noqa: E402
 
 
 @cache

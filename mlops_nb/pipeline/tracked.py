@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 _STATUS = {"succeeded": "finished", "failed": "failed", "interrupted": "interrupted"}
 
 
-def track_stage(settings: Settings, record: dict[str, Any], entry: dict[str, Any],
-                stage_dir: Path) -> None:
+def track_stage(
+    settings: Settings, record: dict[str, Any], entry: dict[str, Any], stage_dir: Path
+) -> None:
     """Write one tracking run for a finished stage: params, numeric metrics, artifacts."""
     try:
         with TrackingStore.from_settings(settings) as store:
@@ -30,14 +31,17 @@ def track_stage(settings: Settings, record: dict[str, Any], entry: dict[str, Any
         log.warning("stage %s was not recorded in the tracking store: %s", entry["name"], exc)
 
 
-def _write(store: TrackingStore, record: dict[str, Any], entry: dict[str, Any],
-           stage_dir: Path) -> None:
+def _write(
+    store: TrackingStore, record: dict[str, Any], entry: dict[str, Any], stage_dir: Path
+) -> None:
     tags = {"pipeline": record["pipeline"], "kind": "stage", "notebook": entry["notebook"]}
-    run = store.start_run(entry["name"], pipeline_run=record["id"], stage=entry["name"],
-                          tags=tags)
+    run = store.start_run(entry["name"], pipeline_run=record["id"], stage=entry["name"], tags=tags)
     run.log_params({k: v for k, v in entry["params"].items() if v is not None})
-    numeric = {k: float(v) for k, v in entry.get("metrics", {}).items()
-               if isinstance(v, numbers.Number) and not isinstance(v, bool)}
+    numeric = {
+        k: float(v)
+        for k, v in entry.get("metrics", {}).items()
+        if isinstance(v, numbers.Number) and not isinstance(v, bool)
+    }
     run.log_metrics(numeric)
     run.log_metric("seconds", float(entry["seconds"] or 0))
     text = {k: v for k, v in entry.get("metrics", {}).items() if k not in numeric}

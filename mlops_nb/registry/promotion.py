@@ -88,8 +88,13 @@ def apply_decision(
     """
     changes = []
     if staging_alias:
-        moved = registry.set_alias(version.name, staging_alias, version.version,
-                                   reason=f"newly registered by run {run}", run=run)
+        moved = registry.set_alias(
+            version.name,
+            staging_alias,
+            version.version,
+            reason=f"newly registered by run {run}",
+            run=run,
+        )
         changes.append({"alias": staging_alias, "version": version.version, "moved": moved})
     if not decision.get("promote"):
         return changes
@@ -103,7 +108,8 @@ def apply_decision(
             f"against the new champion.",
             model=version.name,
         )
-    moved = registry.set_alias(version.name, alias, version.version,
-                               reason=decision["reason"], run=run)
+    moved = registry.set_alias(
+        version.name, alias, version.version, reason=decision["reason"], run=run
+    )
     changes.append({"alias": alias, "version": version.version, "moved": moved})
     return changes

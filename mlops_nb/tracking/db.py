@@ -36,8 +36,9 @@ def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the database at ``path`` with safe settings."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         _retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -100,10 +101,13 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def schema_version(conn: sqlite3.Connection, component: str) -> int:
     """The schema version of ``component`` in this database (0 when absent)."""
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version "
-                 "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-    row = conn.execute("SELECT version FROM schema_version WHERE component = ?",
-                       (component,)).fetchone()
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version "
+        "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+    )
+    row = conn.execute(
+        "SELECT version FROM schema_version WHERE component = ?", (component,)
+    ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -126,19 +130,24 @@ def migrate(conn: sqlite3.Connection, component: str, steps: Sequence[str]) -> i
         for number in range(current, len(steps)):
             for statement in _statements(steps[number]):
                 conn.execute(statement)
-        conn.execute("INSERT INTO schema_version (component, version) VALUES (?, ?) "
-                     "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
-                     (component, len(steps)))
+        conn.execute(
+            "INSERT INTO schema_version (component, version) VALUES (?, ?) "
+            "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+            (component, len(steps)),
+        )
     return len(steps)
 
 
 def _stored_version(conn: sqlite3.Connection, component: str) -> int:
     """The version of ``component`` read without writing (0 when nothing is recorded)."""
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                    "AND name = 'schema_version'").fetchone() is None:
+    table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if table is None:
         return 0
-    row = conn.execute("SELECT version FROM schema_version WHERE component = ?",
-                       (component,)).fetchone()
+    row = conn.execute(
+        "SELECT version FROM schema_version WHERE component = ?", (component,)
+    ).fetchone()
     return int(row[0]) if row else 0
 
 

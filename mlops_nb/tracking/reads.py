@@ -96,22 +96,27 @@ def require_runs(conn: sqlite3.Connection, run_ids: Sequence[str]) -> None:
 
 def params_of(conn: sqlite3.Connection, run_id: str) -> dict[str, Any]:
     """A run's params with their logged types."""
-    rows = _rows(conn, "SELECT key, json FROM tracking_params WHERE run_id = ? ORDER BY key",
-                 (run_id,))
+    rows = _rows(
+        conn, "SELECT key, json FROM tracking_params WHERE run_id = ? ORDER BY key", (run_id,)
+    )
     return dict(zip([key for key, _ in rows], _decode([text for _, text in rows]), strict=True))
 
 
 def metrics_of(conn: sqlite3.Connection, run_id: str) -> dict[str, float]:
     """A run's latest metric values (NaN for a NaN)."""
-    rows = _rows(conn, "SELECT key, value FROM tracking_latest_metrics WHERE run_id = ? "
-                 "ORDER BY key", (run_id,))
+    rows = _rows(
+        conn,
+        "SELECT key, value FROM tracking_latest_metrics WHERE run_id = ? ORDER BY key",
+        (run_id,),
+    )
     return {key: math.nan if value is None else value for key, value in rows}
 
 
 def tags_of(conn: sqlite3.Connection, run_id: str) -> dict[str, str]:
     """A run's tags."""
-    return dict(_rows(conn, "SELECT key, value FROM tracking_tags WHERE run_id = ? ORDER BY key",
-                      (run_id,)))
+    return dict(
+        _rows(conn, "SELECT key, value FROM tracking_tags WHERE run_id = ? ORDER BY key", (run_id,))
+    )
 
 
 def metric_history(conn: sqlite3.Connection, run_id: str, key: str | None) -> pd.DataFrame:
@@ -146,8 +151,9 @@ def search(
         f"{_SELECT_RUNS} WHERE {where_text} ORDER BY {order_text} LIMIT ?",
         [*where_args, *order_args, -1 if limit is None else limit],
     )
-    columns: dict[str, Any] = dict(zip(RUN_COLUMNS, map(list, zip(*rows, strict=True)),
-                                       strict=True)) if rows else {}
+    columns: dict[str, Any] = (
+        dict(zip(RUN_COLUMNS, map(list, zip(*rows, strict=True)), strict=True)) if rows else {}
+    )
     frame = _run_frame(columns)
     if not rows:
         return frame
@@ -159,8 +165,12 @@ def search(
     def long(table: str, value: str) -> list[tuple[Any, ...]]:
         if whole_tables:
             return _rows(conn, f"SELECT run_id, key, {value} FROM {table}")
-        return _rows(conn, f"SELECT j.value, t.key, t.{value} FROM json_each(?) j "
-                     f"JOIN {table} t ON t.run_id = j.value", (ids,))
+        return _rows(
+            conn,
+            f"SELECT j.value, t.key, t.{value} FROM json_each(?) j "
+            f"JOIN {table} t ON t.run_id = j.value",
+            (ids,),
+        )
 
     position = {run_id: index for index, run_id in enumerate(columns["run_id"])}
     wide = {
@@ -174,9 +184,11 @@ def search(
 def _run_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
     """The attribute columns of a search result (typed even when empty)."""
     frame = {
-        name: (_times(pd.Series(columns.get(name, []), dtype="float64"))
-               if name in ("start_time", "end_time")
-               else pd.Series(columns.get(name, []), dtype="str"))
+        name: (
+            _times(pd.Series(columns.get(name, []), dtype="float64"))
+            if name in ("start_time", "end_time")
+            else pd.Series(columns.get(name, []), dtype="str")
+        )
         for name in RUN_COLUMNS
     }
     return pd.DataFrame(frame)
@@ -234,8 +246,9 @@ def compare(conn: sqlite3.Connection, run_ids: Sequence[str]) -> pd.DataFrame:
         columns=pd.Index(run_ids, dtype="str"),
         dtype=object,
     )
-    frame["differs"] = [len({_comparable(value) for value in values}) > 1
-                        for values in rows.values()]
+    frame["differs"] = [
+        len({_comparable(value) for value in values}) > 1 for values in rows.values()
+    ]
     return frame
 
 

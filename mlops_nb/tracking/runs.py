@@ -171,7 +171,7 @@ class Run:
     def _write(self, end: str | None) -> None:
         batch = self._buffer.take()
         try:
-            self._store._write_batch(self, batch, end=end)  # noqa: SLF001
+            self._store._write_batch(self, batch, end=end)
         except BaseException:
             self._buffer = batch  # kept for the next attempt
             raise

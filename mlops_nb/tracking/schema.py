@@ -12,9 +12,10 @@ tracking_artifacts        (run, path): sha256 and size in bytes
 ========================  ==============================================================
 
 Every table is keyed by the run id (``WITHOUT ROWID`` tables, so a lookup by
-run is one B-tree search). Times are Unix seconds (``REAL``). A metric's *latest* value is the one with
-the highest step; among equal steps, the one logged last. ``NaN`` metric values
-are stored as ``NULL`` (SQLite has no NaN) and read back as ``NaN``.
+run is one B-tree search). Times are Unix seconds (``REAL``). A metric's
+*latest* value is the one with the highest step; among equal steps, the one
+logged last. ``NaN`` metric values are stored as ``NULL`` (SQLite has no NaN)
+and read back as ``NaN``.
 
 Never edit a step once released: append a new one to :data:`STEPS`.
 """

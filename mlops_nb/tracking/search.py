@@ -59,7 +59,11 @@ _KINDS = {
     "attributes": "attributes",
 }
 _OPS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-_TABLES = {"metrics": "tracking_latest_metrics", "params": "tracking_params", "tags": "tracking_tags"}
+_TABLES = {
+    "metrics": "tracking_latest_metrics",
+    "params": "tracking_params",
+    "tags": "tracking_tags",
+}
 _NAME_END = r"""\s=!<>'"`(),"""
 _TOKEN = re.compile(
     rf"""
@@ -207,8 +211,9 @@ def parse_order(text: str | None) -> list[Ordering]:
         if token is None:
             return orderings
         if token.kind != "comma":
-            parser.fail(f"expected ',', 'asc' or 'desc', found {token.text!r}",
-                        token.position, token.text)
+            parser.fail(
+                f"expected ',', 'asc' or 'desc', found {token.text!r}", token.position, token.text
+            )
         parser.index += 1
 
 
@@ -271,19 +276,32 @@ def _value(parser: _Parser, kind: str, name: str, op: str, token: Token) -> Any:
     is_text = isinstance(value, str)
     if op == "LIKE" and (not is_text or kind == "metrics" or name in TIME_ATTRIBUTES):
         target = "a metric" if kind == "metrics" else repr(name)
-        parser.fail(f"'like' needs quoted text and cannot be used on {target}; compare with "
-                    f"=, <, > ... instead", token.position, token.text)
+        parser.fail(
+            f"'like' needs quoted text and cannot be used on {target}; compare with "
+            f"=, <, > ... instead",
+            token.position,
+            token.text,
+        )
     if kind == "metrics" and is_text:
-        parser.fail(f"metrics are numbers; compare metrics.{name} with a number, not text",
-                    token.position, token.text)
+        parser.fail(
+            f"metrics are numbers; compare metrics.{name} with a number, not text",
+            token.position,
+            token.text,
+        )
     if kind == "tags" and not is_text:
-        parser.fail(f"tags hold text; quote the value, e.g. tags.{name} = '{token.text}'",
-                    token.position, token.text)
+        parser.fail(
+            f"tags hold text; quote the value, e.g. tags.{name} = '{token.text}'",
+            token.position,
+            token.text,
+        )
     if kind == "attributes" and name in TIME_ATTRIBUTES:
         return _seconds(parser, token, value) if is_text else value
     if kind == "attributes" and not is_text:
-        parser.fail(f"attribute {name} holds text; quote the value, e.g. '{token.text}'",
-                    token.position, token.text)
+        parser.fail(
+            f"attribute {name} holds text; quote the value, e.g. '{token.text}'",
+            token.position,
+            token.text,
+        )
     return value
 
 
@@ -295,8 +313,11 @@ def _literal(parser: _Parser, token: Token) -> Any:
         return token.text[1:-1].replace(quote * 2, quote)
     if token.kind == "word" and token.text.lower() in ("true", "false"):
         return int(token.text.lower() == "true")
-    parser.fail(f"expected a number, 'quoted text', true or false, found {token.text!r}",
-                token.position, token.text)
+    parser.fail(
+        f"expected a number, 'quoted text', true or false, found {token.text!r}",
+        token.position,
+        token.text,
+    )
 
 
 def _seconds(parser: _Parser, token: Token, text: str) -> float:
@@ -306,8 +327,11 @@ def _seconds(parser: _Parser, token: Token, text: str) -> float:
     except ValueError:
         stamp = None
     if stamp is None or pd.isna(stamp):
-        parser.fail(f"{text!r} is not a time; write it like '2026-05-01' or "
-                    f"'2026-05-01T12:00Z'", token.position, token.text)
+        parser.fail(
+            f"{text!r} is not a time; write it like '2026-05-01' or '2026-05-01T12:00Z'",
+            token.position,
+            token.text,
+        )
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
     return stamp.timestamp()
 
@@ -322,10 +346,15 @@ def where_sql(conditions: list[Condition]) -> tuple[str, list[Any]]:
             continue
         typed = ""
         if condition.kind == "params":
-            typed = (" AND typeof(value) = 'text'" if isinstance(condition.value, str)
-                     else " AND typeof(value) IN ('integer', 'real')")
-        parts.append(f"r.run_id IN (SELECT run_id FROM {_TABLES[condition.kind]} "
-                     f"WHERE key = ? AND value {condition.op} ?{typed})")
+            typed = (
+                " AND typeof(value) = 'text'"
+                if isinstance(condition.value, str)
+                else " AND typeof(value) IN ('integer', 'real')"
+            )
+        parts.append(
+            f"r.run_id IN (SELECT run_id FROM {_TABLES[condition.kind]} "
+            f"WHERE key = ? AND value {condition.op} ?{typed})"
+        )
         args.extend([condition.name, condition.value])
     return (" AND ".join(parts) or "1"), args
 
@@ -338,8 +367,10 @@ def order_sql(orderings: list[Ordering]) -> tuple[str, list[Any]]:
         if item.kind == "attributes":
             parts.append(f"r.{item.name} {direction} NULLS LAST")
             continue
-        parts.append(f"(SELECT value FROM {_TABLES[item.kind]} WHERE run_id = r.run_id "
-                     f"AND key = ?) {direction} NULLS LAST")
+        parts.append(
+            f"(SELECT value FROM {_TABLES[item.kind]} WHERE run_id = r.run_id "
+            f"AND key = ?) {direction} NULLS LAST"
+        )
         args.append(item.name)
     parts.extend(["r.start_time DESC", "r.run_id DESC"])
     return ", ".join(parts), args

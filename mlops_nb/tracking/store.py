@@ -123,7 +123,9 @@ class TrackingStore:
         """
         label = str(name or stage or "run")
         parent_id = parent.id if isinstance(parent, Run) else parent
-        initial = Batch(tags={check_key(k, "tag"): tag_value(k, v) for k, v in (tags or {}).items()})
+        initial = Batch(
+            tags={check_key(k, "tag"): tag_value(k, v) for k, v in (tags or {}).items()}
+        )
         run = Run(self, new_run_id(), label, self.flush_every)
         context = (_text(pipeline_run), _text(stage), _text(parent_id))
         with self._lock, self._translated("start a run in"):
@@ -146,7 +148,9 @@ class TrackingStore:
                 run.flush()
 
     def get_run(self, run_id: str) -> dict[str, Any]:
-        """A run's attributes (times as UTC datetimes) with its ``params``, ``metrics``
+        """Everything about a run, as a dict.
+
+        Keys: the attributes (times as UTC datetimes), ``params``, ``metrics``
         (latest values), ``tags`` and ``artifacts`` (path, sha256, bytes, logged_at).
 
         Raises:
@@ -187,7 +191,7 @@ class TrackingStore:
 
     def search_runs(
         self,
-        filter: str | None = None,  # noqa: A002 - the natural name for users
+        filter: str | None = None,
         *,
         pipeline_run: str | None = None,
         stage: str | None = None,
@@ -252,8 +256,7 @@ class TrackingStore:
         with self._lock, self._translated("check the running runs of"):
             conn = self._connection()
             running = conn.execute(
-                "SELECT run_id, host, pid, pid_started FROM tracking_runs "
-                "WHERE status = 'running'"
+                "SELECT run_id, host, pid, pid_started FROM tracking_runs WHERE status = 'running'"
             ).fetchall()
             dead = [(row[0],) for row in running if not is_alive(*tuple(row)[1:])]
             if dead:
@@ -302,7 +305,7 @@ class TrackingStore:
             _INHERITED.append(self._conn)  # closing it could disturb the parent's locks
             self._conn = None
         for run in self._open.values():
-            run._discard_buffer()  # noqa: SLF001
+            run._discard_buffer()
         self._open.clear()
 
     def _end_open_runs(self, status: str) -> None:
@@ -319,13 +322,13 @@ def _text(value: Any) -> str | None:
 
 def _after_fork_in_child() -> None:
     for store in list(_STORES):
-        store._after_fork()  # noqa: SLF001
+        store._after_fork()
 
 
 def _at_exit() -> None:
     """Flush runs left open when the interpreter exits and mark them interrupted."""
     for store in list(_STORES):
-        store._end_open_runs("interrupted")  # noqa: SLF001
+        store._end_open_runs("interrupted")
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

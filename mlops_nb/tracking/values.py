@@ -13,6 +13,7 @@ from typing import Any
 from mlops_nb.errors import MlopsNbError
 
 MAX_KEY_LENGTH = 250
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -92,6 +93,8 @@ def param_value(value: Any) -> tuple[Any, str]:
         return int(plain), text
     if isinstance(plain, float) and math.isnan(plain):
         return None, text
+    if isinstance(plain, int) and not _INT64_MIN <= plain <= _INT64_MAX:
+        return float(plain), text  # beyond SQLite's integers: compared as a float
     if isinstance(plain, (int, float, str)):
         return plain, text
     return None, text

@@ -14,8 +14,8 @@ METRICS_PER_WRITER = 300
 def write(path: str, writer: int, start: Any, results: Any) -> None:
     """Log METRICS_PER_WRITER metrics in many small batches, plus params and tags."""
     try:
+        store = TrackingStore(Path(path), flush_every=7)  # all open a fresh file at once
         start.wait(60)
-        store = TrackingStore(Path(path), flush_every=7)
         with store.start_run(f"writer-{writer}", stage="train") as run:
             run.log_params({"writer": writer})
             for step in range(METRICS_PER_WRITER):
@@ -28,9 +28,11 @@ def write(path: str, writer: int, start: Any, results: Any) -> None:
 
 
 def read(path: str, start: Any, stop: Any, results: Any) -> None:
-    """Search and read histories until told to stop; report how many reads were made."""
+    """Search and read histories until told to stop, starting the writers after the first read.
+
+    Reports how many searches were made while the writers wrote.
+    """
     try:
-        start.wait(60)
         store = TrackingStore(Path(path))
         reads = 0
         while not stop.is_set():
@@ -38,6 +40,7 @@ def read(path: str, start: Any, stop: Any, results: Any) -> None:
             for run_id in frame["run_id"]:
                 store.metric_history(run_id)
             reads += 1
+            start.set()
         results.put(("reads", reads))
     except BaseException:
         results.put(("error", traceback.format_exc()))

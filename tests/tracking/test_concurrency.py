@@ -23,8 +23,7 @@ def test_several_processes_write_while_another_reads(db_path):
     ]
     reader = context.Process(target=read, args=(str(db_path), start, stop, results))
     for process in [*writers, reader]:
-        process.start()
-    start.set()
+        process.start()  # the writers wait for the reader's first search
     outcomes = [results.get(timeout=120) for _ in writers]
     stop.set()
     outcomes.append(results.get(timeout=60))
@@ -32,6 +31,7 @@ def test_several_processes_write_while_another_reads(db_path):
         process.join(30)
     errors = [detail for kind, detail in outcomes if kind == "error"]
     assert errors == []
+    assert next(detail for kind, detail in outcomes if kind == "reads") > 0
     assert all(process.exitcode == 0 for process in [*writers, reader])
 
     store = TrackingStore(db_path)

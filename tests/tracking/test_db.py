@@ -56,11 +56,14 @@ def test_a_failed_migration_changes_nothing(tmp_path):
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'a'").fetchone()[0] == 0
 
 
-def hold_write_lock(path, seconds: float, locked: threading.Event) -> None:
+def hold_write_lock(
+    path, seconds: float, locked: threading.Event, done: threading.Event | None = None
+) -> None:
+    """Hold the write lock for ``seconds`` (or until ``done`` is set)."""
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     locked.set()
-    time.sleep(seconds)
+    (done or threading.Event()).wait(seconds)
     other.execute("COMMIT")
     other.close()
 
@@ -87,12 +90,15 @@ def test_a_database_busy_past_the_deadline_is_a_store_error(tmp_path, monkeypatc
     conn = connect(path)
     conn.execute("PRAGMA busy_timeout = 20")
     monkeypatch.setattr(db, "RETRY_SECONDS", 0.3)
-    locked = threading.Event()
-    holder = threading.Thread(target=hold_write_lock, args=(path, 1.5, locked))
+    locked, done = threading.Event(), threading.Event()
+    holder = threading.Thread(target=hold_write_lock, args=(path, 10, locked, done))
     holder.start()
     locked.wait(5)
-    with pytest.raises(StoreError, match="stayed busy .* another process holds its write lock"):
-        with transaction(conn):
+    try:
+        busy = r"stayed busy .* another process holds its write"
+        with pytest.raises(StoreError, match=busy), transaction(conn):
             pass
-    holder.join()
+    finally:
+        done.set()
+        holder.join()
     assert not conn.in_transaction

@@ -42,6 +42,7 @@ def test_params_keep_their_types(store):
         "pair": (1, 2),
         "object": Opaque(),
         "not_a_number": math.nan,
+        "huge": 2**70,
     }
     with store.start_run("typed") as run:
         run.log_params(params)
@@ -54,7 +55,7 @@ def test_params_keep_their_types(store):
     assert read["np_int"] == 7 and type(read["np_int"]) is int
     assert read["np_float"] == 0.5 and read["path"] == "/data/x.csv"
     assert read["pair"] == [1, 2] and read["object"] == "Opaque()"
-    assert math.isnan(read["not_a_number"])
+    assert math.isnan(read["not_a_number"]) and read["huge"] == 2**70
 
 
 def test_metrics_keep_history_and_latest_value(store):
@@ -71,7 +72,10 @@ def test_metrics_keep_history_and_latest_value(store):
     )
     history = store.metric_history(run.id)
     assert list(history.columns) == ["key", "value", "step", "timestamp"]
-    assert str(history["timestamp"].dtype).startswith("datetime64") and history["step"].dtype == "int64"
+    assert (
+        str(history["timestamp"].dtype).startswith("datetime64")
+        and history["step"].dtype == "int64"
+    )
     loss = store.metric_history(run.id, "loss")
     assert loss[["value", "step"]].values.tolist() == [[0.9, 0], [0.5, 1], [0.7, 1], [0.3, 2]]
     assert store.metric_history(run.id, "auc")["value"].tolist() == [0.8, 0.82]
@@ -162,9 +166,8 @@ def test_an_ended_run_refuses_more_records(store):
     ],
 )
 def test_bad_records_are_refused_where_they_are_logged(store, call, match):
-    with store.start_run("bad") as run:
-        with pytest.raises(TrackingError, match=match):
-            call(run)
+    with store.start_run("bad") as run, pytest.raises(TrackingError, match=match):
+        call(run)
 
 
 def test_records_are_buffered_until_flushed(db_path):
@@ -193,9 +196,8 @@ def test_a_full_buffer_flushes_itself(db_path):
 
 
 def test_parent_runs(store):
-    with store.start_run("search") as parent:
-        with store.start_run("trial", parent=parent) as child:
-            pass
+    with store.start_run("search") as parent, store.start_run("trial", parent=parent) as child:
+        pass
     assert store.get_run(child.id)["parent"] == parent.id
     assert store.search_runs(f"attributes.parent = '{parent.id}'")["run_id"].tolist() == [child.id]
     with pytest.raises(RunNotFoundError, match="parent"):
@@ -256,7 +258,7 @@ def test_schema_version_is_recorded_and_a_newer_one_refused(store, db_path):
     with conn:
         conn.execute("UPDATE schema_version SET version = 99 WHERE component = 'tracking'")
     conn.close()
-    with pytest.raises(StoreError, match="version 99, newer .*upgrade mlops-nb"):
+    with pytest.raises(StoreError, match=r"version 99, newer .*upgrade mlops-nb"):
         TrackingStore(db_path)
 
 

@@ -1,0 +1,131 @@
+"""``mlops-nb models ...``: the registry from the command line."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mlops_nb.config import load_settings
+
+if TYPE_CHECKING:
+    from mlops_nb.registry import Registry
+
+models_app = typer.Typer(
+    help="The model registry: versions, aliases, audit history.", no_args_is_help=True
+)
+console = Console()
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _registry() -> Registry:
+    from mlops_nb.registry import Registry
+
+    return Registry.from_settings(load_settings())
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    """JSON-ready rows: timestamps as ISO text, NA as null."""
+    text = frame.to_json(orient="records", date_format="iso", date_unit="us", default_handler=str)
+    return json.loads(text)
+
+
+def _print_frame(frame: Any, title: str) -> None:
+    import pandas as pd
+
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column))
+    for row in frame.itertuples(index=False):
+        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
+    console.print(table)
+
+
+@models_app.command("list")
+def models_list(as_json: JsonFlag = False) -> None:
+    """List registered models with their latest version and aliases."""
+    with _registry() as registry:
+        frame = registry.list_models()
+    if as_json:
+        print(json.dumps(_records(frame), indent=2))
+    else:
+        _print_frame(frame, "models")
+
+
+@models_app.command("show")
+def models_show(name: str, as_json: JsonFlag = False) -> None:
+    """Show a model's versions: status, aliases, metrics, lineage."""
+    with _registry() as registry:
+        frame = registry.versions(name)
+    if as_json:
+        print(json.dumps({"name": name, "versions": _records(frame)}, indent=2))
+    else:
+        _print_frame(frame, f"versions of {name}")
+
+
+@models_app.command("history")
+def models_history(
+    name: str,
+    alias: Annotated[str | None, typer.Option(help="Only this alias.")] = None,
+    at: Annotated[str | None, typer.Option(help="ISO time: which version held ALIAS then.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The audit history of a model's aliases (who, when, from, to, reason, run)."""
+    with _registry() as registry:
+        if at is not None:
+            _print_alias_at(registry, name, alias, at, as_json)
+            return
+        frame = registry.history(name, alias)
+    if as_json:
+        print(json.dumps({"name": name, "history": _records(frame)}, indent=2))
+    else:
+        _print_frame(frame, f"alias history of {name}")
+
+
+def _print_alias_at(
+    registry: Registry, name: str, alias: str | None, at: str, as_json: bool
+) -> None:
+    if alias is None:
+        raise typer.BadParameter("--at needs --alias (which alias to look up)")
+    version = registry.alias_at(name, alias, at)
+    if as_json:
+        print(json.dumps({"name": name, "alias": alias, "at": at, "version": version}))
+    else:
+        held = f"v{version}" if version is not None else "no version"
+        console.print(f"{name}@{alias} at {at}: {held}")
+
+
+@models_app.command("promote")
+def models_promote(
+    name: str,
+    version: Annotated[str, typer.Argument(help="A version number, 'latest' or an alias.")],
+    alias: str,
+    reason: Annotated[str, typer.Option(help="Why: recorded in the audit history.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Point ALIAS of NAME at VERSION, recording who, when and why."""
+    with _registry() as registry:
+        moved = registry.set_alias(name, alias, version, reason=reason)
+        target = registry.get(name, alias)
+    result = {"name": name, "alias": alias, "version": target.version, "moved": moved}
+    if as_json:
+        print(json.dumps(result))
+    elif moved:
+        console.print(f"{name}@{alias} → v{target.version}")
+    else:
+        console.print(f"{name}@{alias} already is v{target.version}; nothing changed")
+
+
+@models_app.command("retire")
+def models_retire(
+    name: str,
+    version: int,
+    reason: Annotated[str, typer.Option(help="Why: recorded in the audit history.")],
+) -> None:
+    """Retire a version: its aliases are removed and it can no longer take one."""
+    with _registry() as registry:
+        retired = registry.retire(name, version, reason=reason)
+    console.print(f"{retired.name} v{retired.version} is {retired.status}")
