@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mlops_nb.cli_models import models_app
+from mlops_nb.cli_serving import predict, serve
 from mlops_nb.config import load_settings
 from mlops_nb.errors import MlopsNbError, ParameterError, StageFailedError
 from mlops_nb.pipeline import archive
@@ -27,6 +28,8 @@ app = typer.Typer(
 runs_app = typer.Typer(help="Look at archived runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
+app.command()(serve)
+app.command()(predict)
 console = Console()
 errors = Console(stderr=True)
 

@@ -17,8 +17,9 @@ structured attributes naming *where* it happened, and a message that says
     ├── ContractError            a contract file that cannot be read          (also ValueError)
     ├── PreparationError         cleansing, splitting or feature building     (also ValueError)
     ├── ModelingError            candidates, tuning, evaluation, comparison   (also ValueError)
-    └── RegistryError            model registry: bad name, untrusted or tampered package
-        └── ModelNotFoundError   unknown model name, version or alias        (also LookupError)
+    ├── RegistryError            model registry: bad name, untrusted or tampered package
+    │   └── ModelNotFoundError   unknown model name, version or alias        (also LookupError)
+    └── ServingError             model server: unsafe bind, bad limits, no inference log
 
 Third-party errors (papermill, nbclient, pandas, SQLAlchemy, pandera) are
 translated at the boundary into one of these, with the original on
@@ -124,3 +125,12 @@ class RegistryError(MlopsNbError):
 
 class ModelNotFoundError(RegistryError, LookupError):
     """No model, version or alias has the requested name."""
+
+
+class ServingError(MlopsNbError):
+    """A model cannot be served, or its inference log cannot be read.
+
+    Raised before a server starts (an unsafe host without a token, a bad limit,
+    a signature the server cannot check, a port in use) and by
+    :func:`mlops_nb.serving.read_inference_log`.
+    """

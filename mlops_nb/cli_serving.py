@@ -1,0 +1,100 @@
+"""``mlops-nb serve`` and ``mlops-nb predict``: a model behind HTTP, or over a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from mlops_nb.config import load_settings
+
+console = Console()
+
+
+def serve(
+    model: Annotated[
+        str | None, typer.Argument(help="NAME[@ALIAS|:VERSION] in the registry.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    model_dir: Annotated[
+        Path | None, typer.Option(help="Serve a deployment bundle's model folder instead.")
+    ] = None,
+    force_insecure: Annotated[
+        bool, typer.Option(help="Allow a non-loopback host without a token (not advised).")
+    ] = False,
+) -> None:
+    """Serve a model over HTTP: POST /predict, GET /health, GET /metadata, /docs."""
+    from mlops_nb.serving import serve as run_server
+
+    if (model is None) == (model_dir is None):
+        raise typer.BadParameter("give a model reference (NAME@ALIAS) or --model-dir, not both")
+    settings = None if model_dir is not None else load_settings()
+    target = str(model_dir) if model_dir is not None else str(model)
+    console.print(
+        f"serving [bold]{target}[/] on http://{host}:{port} (Ctrl+C stops)", soft_wrap=True
+    )
+    run_server(
+        target,
+        settings,
+        host=host,
+        port=port,
+        force_insecure=force_insecure,
+        **({"bundle": True} if model_dir is not None else {}),
+    )
+
+
+def predict(
+    model: Annotated[str, typer.Argument(help="NAME[@ALIAS|:VERSION] in the registry.")],
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV or Parquet to score.")],
+    output_path: Annotated[Path, typer.Argument(metavar="OUTPUT", help=".csv or .parquet")],
+    chunk_rows: Annotated[int | None, typer.Option(help="Rows per chunk.")] = None,
+    invalid: Annotated[Path | None, typer.Option(help="Where invalid rows go.")] = None,
+) -> None:
+    """Score a file in chunks; rows that break the model's contract are reported, not scored."""
+    from mlops_nb.registry import Registry
+    from mlops_nb.serving import predict_file
+
+    with Registry.from_settings(load_settings()) as registry, _progress() as bar:
+        task = bar.add_task("scoring", total=None)
+
+        def report(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = predict_file(
+            registry,
+            model,
+            input_path,
+            output_path,
+            chunk_rows=chunk_rows,
+            progress=report,
+            invalid_path=invalid,
+        )
+    _print_result(result)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _print_result(result: Any) -> None:
+    console.print(
+        f"scored {result.scored:,} of {result.rows:,} rows with {result.model} "
+        f"v{result.version} in {result.seconds:.1f} s → {result.output}",
+        soft_wrap=True,
+    )
+    if result.invalid:
+        console.print(
+            f"[yellow]{result.invalid:,} invalid rows[/] (not scored) → {result.invalid_output}",
+            soft_wrap=True,
+        )

@@ -1,0 +1,233 @@
+"""The model server as a FastAPI application: ``create_app("churn@production")``.
+
+Endpoints:
+
+* ``POST /predict`` takes ``{"records": [{column: value, ...}, ...]}`` (a JSON
+  object whose only key is ``records``, a non-empty list of objects with
+  exactly the signature's columns; row numbers in errors are 0-based
+  positions in that list). It answers ``{"model", "version", "request_id",
+  "predictions": [...], "probabilities": [{class: p}, ...]}`` (classifiers
+  only for ``probabilities``). Errors: 400 not JSON, 413 over the size or row
+  limit, 422 records breaking the contract, each failure listed as
+  ``{"row", "column", "check", "value"}``.
+* ``GET /health``: ``{"status": "ok", "model", "version"}``; never needs a token.
+* ``GET /metadata``: name, version, task, target, signature, metrics, lineage.
+
+Every answered prediction is appended to the inference log (see
+``inference_log``). A set token (``MLOPS_NB_TOKEN``) protects every path but
+/health, /docs and /openapi.json included. Unexpected errors answer 500 with a
+generic message and the request id; the detail goes to the server log only.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from mlops_nb.config import Settings
+from mlops_nb.serving.httputil import ApiError, BearerAuth, json_response, parse_json, read_body
+from mlops_nb.serving.payloads import (
+    ErrorResponse,
+    HealthResponse,
+    MetadataResponse,
+    PredictResponse,
+)
+from mlops_nb.serving.schema import record_schema
+from mlops_nb.serving.state import (
+    MAX_BODY_BYTES,
+    MAX_ROWS,
+    TOKEN_ENV,
+    ServingState,
+    check_limit,
+    open_state,
+    resolve_token,
+)
+
+__all__ = ["MAX_BODY_BYTES", "MAX_ROWS", "TOKEN_ENV", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+OFFLOAD_ROWS = 100
+"""Requests with more records are checked on a worker thread, not on the event loop."""
+
+
+def _openapi(app: FastAPI, state: ServingState) -> dict[str, Any]:
+    """The OpenAPI document, with the request body schema made from the signature."""
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas["InputRecord"] = record_schema(state.scorer.loaded.signature)
+        schemas["PredictRequest"] = {
+            "title": "PredictRequest",
+            "type": "object",
+            "properties": {
+                "records": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/InputRecord"},
+                    "minItems": 1,
+                    "maxItems": state.max_rows,
+                }
+            },
+            "required": ["records"],
+            "additionalProperties": False,
+        }
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+def _routes(app: FastAPI, state: ServingState) -> None:
+    body = {"$ref": "#/components/schemas/PredictRequest"}
+    errors: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorResponse, "description": text}
+        for code, text in [
+            (400, "Not JSON"),
+            (401, "Missing or wrong token"),
+            (413, "Too many bytes or records"),
+            (422, "Breaks the contract"),
+        ]
+    }
+
+    @app.post(
+        "/predict",
+        response_model=PredictResponse,
+        responses=errors,
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}}
+        },
+        summary="Predict for a list of records",
+    )
+    async def predict(request: Request) -> Response:
+        records = state.records(parse_json(await read_body(request, state.max_body_bytes)))
+        check = state.scorer.checker.check_records
+        checked = (
+            await run_in_threadpool(check, records)
+            if len(records) > OFFLOAD_ROWS
+            else check(records)
+        )
+        if not checked.ok:
+            raise state.refuse(checked)
+        scores = await state.batcher.score(checked)
+        request_id = uuid.uuid4().hex
+        state.log_request(checked, request_id, scores)
+        answer = {
+            "model": state.scorer.name,
+            "version": state.scorer.version,
+            "request_id": request_id,
+            **state.scorer.to_json(scores),
+        }
+        return json_response(answer, headers={"X-Request-ID": request_id})
+
+    @app.get("/health", response_model=HealthResponse, summary="Liveness and the served version")
+    async def health() -> Response:
+        return json_response(
+            {"status": "ok", "model": state.scorer.name, "version": state.scorer.version}
+        )
+
+    @app.get(
+        "/metadata",
+        response_model=MetadataResponse,
+        responses={401: errors[401]},
+        summary="The served version: signature, metrics, lineage",
+    )
+    async def metadata() -> Response:
+        return json_response(state.metadata())
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    reference = uuid.uuid4().hex[:12]
+    logger.error(
+        "error %s on %s %s",
+        reference,
+        request.method,
+        request.url.path,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return json_response(
+        {
+            "detail": f"internal server error (reference {reference}); the server log has "
+            f"the details."
+        },
+        500,
+    )
+
+
+def create_app(
+    model_ref: str,
+    settings: Settings | None = None,
+    *,
+    token: str | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_rows: int = MAX_ROWS,
+    log_predictions: bool = True,
+    model_process: bool = True,
+    bundle: bool = False,
+) -> FastAPI:
+    """Build the server application for a registered model.
+
+    Args:
+        model_ref: ``NAME@ALIAS``, ``NAME:VERSION`` or ``NAME`` (latest version).
+        settings: The project (default: found from the current folder).
+        token: Bearer token required on every path but /health (default:
+            ``$MLOPS_NB_TOKEN``; empty or unset: no token).
+        max_body_bytes: Largest request body accepted (413 beyond).
+        max_rows: Most records per request (413 beyond).
+        log_predictions: Append every prediction to ``outputs/inference/<name>.db``.
+        model_process: Score in a worker process (see ``process``), so that HTTP
+            and scoring use two cores; False scores on a thread of this process.
+        bundle: ``model_ref`` is a deployment bundle's folder (or its ``model/``
+            folder) rather than a registry reference; the inference log then goes
+            to ``$MLOPS_NB_OUTPUTS/inference`` (default ``./outputs/inference``)
+            unless ``settings`` is given.
+
+    Raises:
+        ModelNotFoundError: Unknown model, version or alias.
+        RegistryError: A package that fails verification.
+        ServingError: A bad limit or a signature the server cannot check.
+    """
+    limits = check_limit("max_body_bytes", max_body_bytes), check_limit("max_rows", max_rows)
+    state = open_state(
+        model_ref,
+        settings,
+        bundle=bundle,
+        limits=limits,
+        log_predictions=log_predictions,
+        model_process=model_process,
+    )
+    scorer = state.scorer
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(state.close)
+
+    app = FastAPI(
+        title=f"{scorer.name} model server",
+        version=str(scorer.version),
+        description=f"Serves {scorer.loaded.version.ref} ({scorer.loaded.version.task}, "
+        f"target {scorer.loaded.version.target!r}) from the mlops-nb registry.",
+        lifespan=lifespan,
+    )
+    app.state.serving = state
+    _routes(app, state)
+    app.openapi = lambda: _openapi(app, state)  # type: ignore[method-assign]
+    app.add_exception_handler(ApiError, _refused)
+    app.add_exception_handler(Exception, _internal)
+    secret = resolve_token(token)
+    if secret is not None:
+        app.add_middleware(BearerAuth, token=secret)
+    return app

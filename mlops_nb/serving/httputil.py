@@ -1,0 +1,163 @@
+"""HTTP plumbing of the model server: size limits, JSON parsing, bearer tokens.
+
+* :func:`read_body` refuses a body over the limit with 413, from its
+  ``Content-Length`` *and* by counting the bytes actually received, so a
+  chunked body or a wrong header cannot get past it.
+* :func:`parse_json` accepts standard JSON only: ``NaN``, ``Infinity`` and
+  numbers beyond the float range are refused (400), as is nesting deep
+  enough to exhaust the parser.
+* :class:`BearerAuth` requires ``Authorization: Bearer <token>`` on every
+  path but ``/health``, comparing in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["ApiError", "BearerAuth", "json_response", "parse_json", "read_body"]
+
+OPEN_PATHS = frozenset({"/health"})
+
+
+class ApiError(Exception):
+    """A request refused with ``status``; rendered as ``{"detail": ..., "errors": [...]}``."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        errors: list[dict[str, Any]] | None = None,
+        *,
+        error_count: int | None = None,
+        close: bool = False,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.errors = status, detail, errors
+        self.error_count, self.close = error_count, close
+
+    def response(self) -> Response:
+        body: dict[str, Any] = {"detail": self.detail}
+        if self.errors is not None:
+            body["errors"] = self.errors
+            body["error_count"] = self.error_count
+        headers = {"Connection": "close"} if self.close else None
+        return json_response(body, self.status, headers)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """``body`` as compact, ASCII-only JSON (any text, even lone surrogates, is safe)."""
+    content = json.dumps(body, allow_nan=False, separators=(",", ":")).encode("ascii")
+    return Response(content, status, headers, media_type="application/json")
+
+
+def _limit_text(limit: int) -> str:
+    return f"{limit:,} bytes"
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise ApiError(400, f"Content-Length {declared[:40]!r} is not a number.", close=True)
+        if int(declared) > limit:
+            raise ApiError(
+                413,
+                f"request body of {int(declared):,} bytes is over the limit of "
+                f"{_limit_text(limit)}; send fewer records per request.",
+                close=True,
+            )
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise ApiError(
+                    413,
+                    f"request body is over the limit of {_limit_text(limit)}; send fewer "
+                    f"records per request.",
+                    close=True,
+                )
+    except ClientDisconnect:
+        raise ApiError(400, "the client went away before sending the whole body.") from None
+    return bytes(body)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON; send null for a missing value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of the float range")
+    return value
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse a request body as standard JSON, or raise :class:`ApiError` 400 saying why."""
+    if not body.strip():
+        raise ApiError(400, 'request body is empty; send JSON: {"records": [{...}, ...]}.')
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, f"request body is not UTF-8 text: {exc}.") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+    except RecursionError:
+        raise ApiError(400, "request body is not usable JSON: nested too deeply.") from None
+    except ValueError as exc:
+        raise ApiError(
+            400,
+            f'request body is not valid JSON ({exc}); send {{"records": [{{...}}, ...]}} '
+            f"with Content-Type: application/json.",
+        ) from None
+
+
+def _digest(value: bytes) -> bytes:
+    return hashlib.sha256(value).digest()
+
+
+class BearerAuth:
+    """ASGI middleware: every HTTP path except ``/health`` needs the bearer ``token``.
+
+    Args:
+        app: The application to protect.
+        token: The shared secret.
+    """
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self._digest = _digest(token.encode("utf-8"))
+
+    def allowed(self, scope: Scope) -> bool:
+        """Whether the request in ``scope`` carries the right token."""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, given = value.partition(b" ")
+                if scheme.lower() == b"bearer":
+                    return hmac.compare_digest(_digest(given.strip()), self._digest)
+                return False
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self.allowed(scope):
+            await self.app(scope, receive, send)
+            return
+        response = json_response(
+            {
+                "detail": "missing or wrong bearer token: send Authorization: Bearer <token> "
+                "(the server's MLOPS_NB_TOKEN)."
+            },
+            401,
+            {"WWW-Authenticate": 'Bearer realm="mlops-nb"'},
+        )
+        await response(scope, receive, send)

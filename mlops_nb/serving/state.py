@@ -1,0 +1,211 @@
+"""What the endpoints of the model server share, and how it is put together.
+
+:func:`open_state` loads the model (from the registry, or from a deployment
+bundle's folder), starts its worker process and opens its inference log;
+:class:`ServingState` holds them with the request limits, turns request
+bodies into records and results into answers, and closes everything in order.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from mlops_nb.config import OUTPUTS_ENV, Settings, load_settings
+from mlops_nb.errors import ServingError
+from mlops_nb.registry import LoadedModel, Registry
+from mlops_nb.serving.batching import MicroBatcher
+from mlops_nb.serving.checks import Checked
+from mlops_nb.serving.httputil import ApiError
+from mlops_nb.serving.inference_log import InferenceLog, LogEntry
+from mlops_nb.serving.process import ModelProcess
+from mlops_nb.serving.schema import signature_columns
+from mlops_nb.serving.scoring import Scorer, Scores
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_ROWS",
+    "TOKEN_ENV",
+    "ServingState",
+    "check_limit",
+    "open_state",
+    "resolve_token",
+]
+
+TOKEN_ENV = "MLOPS_NB_TOKEN"
+MAX_BODY_BYTES = 1_048_576
+MAX_ROWS = 10_000
+MAX_LISTED_ERRORS = 1_000
+
+
+def check_limit(name: str, value: object) -> int:
+    """``value`` if it is a whole number of at least 1, else :class:`ServingError`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ServingError(f"{name}={value!r} must be a whole number of at least 1.")
+    return value
+
+
+def resolve_token(token: str | None) -> str | None:
+    """``token``, else ``$MLOPS_NB_TOKEN``; an empty token means none."""
+    value = token if token is not None else os.environ.get(TOKEN_ENV)
+    return value or None
+
+
+class ServingState:
+    """What the endpoints share: the scorer, the batcher, the log and the limits."""
+
+    def __init__(
+        self,
+        scorer: Scorer,
+        worker: ModelProcess | None,
+        log: InferenceLog | None,
+        limits: tuple[int, int],
+    ) -> None:
+        self.scorer, self.worker, self.log = scorer, worker, log
+        self.batcher = MicroBatcher(worker.score if worker else scorer.score_checked)
+        self.max_body_bytes, self.max_rows = limits
+
+    def close(self) -> None:
+        """Finish the running batch, stop the model worker, write the queued log entries."""
+        self.batcher.close()
+        if self.worker is not None:
+            self.worker.close()
+        if self.log is not None:
+            self.log.close()
+
+    def records(self, payload: Any) -> list[Any]:
+        """The ``records`` list of a parsed body, or :class:`ApiError` 413/422 saying why."""
+        if not isinstance(payload, dict) or "records" not in payload:
+            raise ApiError(422, 'body must be a JSON object {"records": [{...}, ...]}.')
+        extra = sorted(str(key) for key in payload if key != "records")
+        if extra:
+            raise ApiError(
+                422, f'unknown field(s) {", ".join(extra)}; the body takes only "records".'
+            )
+        records = payload["records"]
+        if not isinstance(records, list):
+            raise ApiError(
+                422, f'"records" must be a list of objects, got {type(records).__name__}.'
+            )
+        if not records:
+            raise ApiError(422, '"records" is empty; send at least one record.')
+        if len(records) > self.max_rows:
+            raise ApiError(
+                413,
+                f"{len(records):,} records is over the limit of "
+                f"{self.max_rows:,} per request; split them.",
+            )
+        return records
+
+    def refuse(self, checked: Checked) -> ApiError:
+        """The 422 for records that break the contract."""
+        bad = int(checked.failed_rows().sum())
+        listed = [error.to_dict() for error in checked.errors[:MAX_LISTED_ERRORS]]
+        return ApiError(
+            422,
+            f"{bad} of {checked.rows} record(s) break the input contract of "
+            f"{self.scorer.name}:{self.scorer.version}; see errors (row is the 0-based "
+            f"position in records).",
+            listed,
+            error_count=len(checked.errors),
+        )
+
+    def log_request(self, checked: Checked, request_id: str, scores: Scores) -> None:
+        """Queue the request's inputs and outputs for the inference log."""
+        if self.log is None:
+            return
+        self.log.append(
+            LogEntry(
+                at=time.time(),
+                model=self.scorer.name,
+                version=self.scorer.version,
+                request_id=request_id,
+                inputs=checked.values,
+                predictions=scores.predictions,
+                probabilities=scores.probabilities,
+                classes=self.scorer.labels,
+            )
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        """The body of ``GET /metadata``."""
+        version, signature = self.scorer.loaded.version, self.scorer.loaded.signature
+        log = self.log
+        return {
+            "name": version.name,
+            "version": version.version,
+            "ref": version.ref,
+            "aliases": list(version.aliases),
+            "task": version.task,
+            "target": version.target,
+            "created_at": version.created_at.isoformat(),
+            "metrics": version.metrics,
+            "lineage": version.lineage,
+            "classes": list(self.scorer.classes),
+            "signature": {
+                "name": signature.name,
+                "strict": True,
+                "columns": signature_columns(signature),
+            },
+            "limits": {"max_body_bytes": self.max_body_bytes, "max_rows": self.max_rows},
+            "inference_log": {
+                "path": str(log.path) if log else None,
+                "written": log.written if log else 0,
+                "pending": log.pending if log else 0,
+                "dropped": log.dropped if log else 0,
+            },
+        }
+
+
+def _load(model_ref: str, settings: Settings | None, bundle: bool) -> LoadedModel:
+    """Load through the registry's verified loading, or the bundle's (``model_ref`` a folder)."""
+    if bundle:
+        from mlops_nb.serving.bundle import load_bundle
+
+        return load_bundle(model_ref)
+    with Registry.from_settings(settings or load_settings()) as registry:
+        return registry.load(model_ref)
+
+
+def _log_folder(settings: Settings | None, bundle: bool) -> Path:
+    """``<outputs>/inference``; for a bundle and no project: ``$MLOPS_NB_OUTPUTS`` or ./outputs."""
+    if settings is not None:
+        return settings.outputs / "inference"
+    if bundle:
+        return Path(os.environ.get(OUTPUTS_ENV) or "outputs").expanduser().resolve() / "inference"
+    return load_settings().outputs / "inference"
+
+
+def _worker(model_ref: str, settings: Settings | None, loaded: LoadedModel) -> ModelProcess:
+    """The worker process loading the same version: by number from the registry, or the bundle."""
+    if settings is None:
+        source = ["--bundle", str(Path(model_ref).expanduser().resolve())]
+    else:
+        source = ["--root", str(settings.root), "--outputs", str(settings.outputs)]
+        source += ["--model", loaded.version.ref]
+    return ModelProcess(source, loaded.version.ref)
+
+
+def open_state(
+    model_ref: str,
+    settings: Settings | None,
+    *,
+    bundle: bool,
+    limits: tuple[int, int],
+    log_predictions: bool,
+    model_process: bool,
+) -> ServingState:
+    """Load the model and start what serving it needs (see :func:`create_app`)."""
+    if settings is None and not bundle:
+        settings = load_settings()
+    loaded = _load(model_ref, settings, bundle)
+    scorer = Scorer(loaded)
+    log = None
+    if log_predictions:
+        log = InferenceLog(_log_folder(settings, bundle) / f"{scorer.name}.db")
+    worker = _worker(model_ref, settings if not bundle else None, loaded) if model_process else None
+    if worker is not None:
+        worker.start()
+    return ServingState(scorer, worker, log, limits)

@@ -1,0 +1,89 @@
+"""The model worker process, started by :class:`~mlops_nb.serving.process.ModelProcess`.
+
+``python -m mlops_nb.serving.worker --root R --outputs O --model NAME:VERSION``
+(a registered version) or ``... --bundle PATH`` (a deployment bundle).
+
+It loads the model through the registry's (or the bundle's) verified loading,
+says it is ready, then scores every message read on stdin and writes the
+answer on stdout (the protocol is described in ``process``). It ends at the
+end of its input; Ctrl+C is left to the server, which stops it by closing that
+input. Nothing imports this module: it only runs as a program.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlops_nb.config import Settings
+from mlops_nb.registry import LoadedModel, Registry
+from mlops_nb.serving.checks import Checked
+from mlops_nb.serving.process import read_message, write_message
+from mlops_nb.serving.schema import example_record
+from mlops_nb.serving.scoring import Scorer
+
+logger = logging.getLogger("mlops_nb.serving.worker")
+
+
+def _answer(scorer: Scorer, message: dict[str, Any]) -> dict[str, Any]:
+    try:
+        scores = scorer.score_checked(Checked(message["values"], int(message["rows"]), []))
+    except Exception as exc:  # reported to the server, which answers 500 and logs it
+        logger.exception("scoring failed in the model worker")
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    probs = None if scores.probabilities is None else scores.probabilities.tolist()
+    return {"predictions": scores.predictions.tolist(), "probabilities": probs}
+
+
+def example_values(scorer: Scorer) -> dict[str, list[Any]]:
+    """One row made of the signature's example record, for warming up."""
+    record = example_record(scorer.loaded.signature)
+    return {name: [record.get(name)] for name in scorer.checker.names}
+
+
+def _load(args: argparse.Namespace) -> LoadedModel:
+    if args.bundle:
+        from mlops_nb.serving.bundle import load_bundle
+
+        return load_bundle(args.bundle)
+    settings = Settings(Path(args.root), Path(args.outputs))
+    with Registry.from_settings(settings) as registry:
+        return registry.load(args.model)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load the model, then answer requests until the end of stdin."""
+    parser = argparse.ArgumentParser(prog="python -m mlops_nb.serving.worker")
+    parser.add_argument("--bundle")
+    parser.add_argument("--root")
+    parser.add_argument("--outputs")
+    parser.add_argument("--model")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever a library prints goes to stderr, not into the protocol
+    try:
+        scorer = Scorer(_load(args))
+    except Exception as exc:
+        write_message(replies, {"ready": False, "error": f"{type(exc).__name__}: {exc}"})
+        return 1
+    try:  # warm up: the first call of a pipeline is slower
+        scorer.score_checked(Checked(example_values(scorer), 1, []))
+    except Exception:  # an example that does not suit the model: no warm-up, no harm
+        logger.debug("warm-up failed", exc_info=True)
+    gc.collect()
+    gc.freeze()  # the model's objects stay put: garbage collection no longer scans them
+    write_message(replies, {"ready": True, "ref": scorer.loaded.version.ref})
+    while (message := read_message(sys.stdin.buffer)) is not None:
+        write_message(replies, _answer(scorer, message))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

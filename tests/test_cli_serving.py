@@ -1,0 +1,58 @@
+"""`mlops-nb serve` and `mlops-nb predict` as a user runs them, against a real registry."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pandas as pd
+import pytest
+
+from tests.test_cli import cli
+from tests.test_cli_models import project  # noqa: F401 - fixture
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_predict_scores_a_file_and_reports_invalid_rows(project, tmp_path):  # noqa: F811
+    pd.DataFrame({"x": [0.5, 2.5, None]}).to_csv(tmp_path / "in.csv", index=False)
+    done = cli("predict", "toy@production", str(tmp_path / "in.csv"), str(tmp_path / "out.csv"),
+               cwd=project.root)
+    assert done.returncode == 0, done.stderr
+    scored = pd.read_csv(tmp_path / "out.csv")
+    assert list(scored["prediction"]) == [0, 1]
+    assert "1 invalid rows" in done.stdout
+
+
+def test_serve_answers_valid_and_refuses_invalid_requests(project):  # noqa: F811
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlops_nb", "serve", "toy@production", "--port", str(port)],
+        cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"server never answered: {server.stderr.read() if server.poll() else ''}")
+        good = httpx.post(f"{url}/predict", json={"records": [{"x": 2.5}]}, timeout=10)
+        assert good.status_code == 200 and good.json()["predictions"] == [1]
+        assert good.json()["version"] == 1
+        bad = httpx.post(f"{url}/predict", json={"records": [{"x": 1.0, "y": 3}]}, timeout=10)
+        assert bad.status_code == 422
+        assert any(e["column"] == "y" and e["row"] == 0 for e in bad.json()["errors"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
