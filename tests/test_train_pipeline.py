@@ -48,6 +48,7 @@ def test_the_sample_runs_end_to_end_and_a_second_run_is_version_2(tmp_path):
         "train",
         "evaluate",
         "register",
+        "deploy",
     ]
     assert len(record["data_versions"]["raw"]) == 16
     assert record["metrics"]["ingest.rows"] == 600
