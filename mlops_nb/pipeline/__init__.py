@@ -5,8 +5,7 @@ Names are imported on first use, so reading the archive does not load papermill.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mlops_nb.exports import lazy_getattr
 
 _EXPORTS = {
     "PipelineSpec": "mlops_nb.pipeline.spec",
@@ -39,8 +38,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mlops_nb.pipeline' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())

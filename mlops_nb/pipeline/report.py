@@ -11,10 +11,10 @@ import jinja2
 import nbformat
 
 from mlops_nb.artifacts import ArtifactError
+from mlops_nb.pipeline.archive import INDEX
 
 log = logging.getLogger(__name__)
 STAGE_REPORT = "report.html"
-from mlops_nb.pipeline.archive import INDEX  # noqa: E402
 
 
 @cache

@@ -8,6 +8,7 @@ injected parameters, into the stage's folder of a new run (see
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -278,8 +279,6 @@ def _collect_stage(stage_dir: Path, entry: dict[str, Any], record: dict[str, Any
     if (stage_dir / report.STAGE_REPORT).is_file():
         entry["report"] = f"{entry['dir']}/{report.STAGE_REPORT}"
     try:
-        import json
-
         manifest = json.loads((stage_dir / MANIFEST).read_text())
     except (OSError, ValueError):
         return

@@ -19,8 +19,7 @@ worker process (``python -m mlops_nb.serving.worker``) does not load the web sta
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mlops_nb.exports import lazy_getattr
 
 _EXPORTS = {
     "MAX_BODY_BYTES": "mlops_nb.serving.app",
@@ -40,13 +39,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mlops_nb.serving' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

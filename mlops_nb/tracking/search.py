@@ -34,18 +34,10 @@ from typing import Any, NoReturn
 
 import pandas as pd
 
+from mlops_nb.tracking.reads import RUN_COLUMNS
 from mlops_nb.tracking.values import TrackingError
 
-ATTRIBUTES = (
-    "run_id",
-    "name",
-    "status",
-    "start_time",
-    "end_time",
-    "pipeline_run",
-    "stage",
-    "parent",
-)
+ATTRIBUTES = RUN_COLUMNS  # every run column can be filtered on
 TIME_ATTRIBUTES = ("start_time", "end_time")
 _KINDS = {
     "metric": "metrics",
