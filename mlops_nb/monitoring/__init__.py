@@ -1,0 +1,62 @@
+"""Monitoring: data and prediction drift, and model performance against a reference.
+
+Typical notebook flow::
+
+    detector = DriftDetector().fit(reference)          # e.g. the training data
+    detector.profile_.save("drift_profile.json")       # JSON or Parquet, never pickle
+    report = DriftDetector.from_profile("drift_profile.json").test(current)
+    report.dataset_drift, report.drift_share
+    report.features                                    # one row per column, with a reason
+    drift_overview_figure(report)
+    drift_figure(detector, current, "monthly_charges", report=report)
+    performance_check({"roc_auc": 0.74}, {"roc_auc": 0.81}, tolerance=0.02).degraded
+
+See :mod:`mlops_nb.monitoring.drift` for the decision rule and its guarantees.
+Names are imported on first use, so drift checks do not load matplotlib.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mlops_nb.exports import lazy_getattr
+
+_EXPORTS = {
+    "ColumnProfile": "mlops_nb.monitoring.profile",
+    "DriftDetector": "mlops_nb.monitoring.drift",
+    "DriftReport": "mlops_nb.monitoring.drift",
+    "MonitoringError": "mlops_nb.monitoring.errors",
+    "PerformanceReport": "mlops_nb.monitoring.performance",
+    "ReferenceProfile": "mlops_nb.monitoring.profile",
+    "build_profile": "mlops_nb.monitoring.profile",
+    "drift_figure": "mlops_nb.monitoring.plots",
+    "drift_overview_figure": "mlops_nb.monitoring.plots",
+    "performance_check": "mlops_nb.monitoring.performance",
+}
+
+__all__ = [
+    "ColumnProfile",
+    "DriftDetector",
+    "DriftReport",
+    "MonitoringError",
+    "PerformanceReport",
+    "ReferenceProfile",
+    "build_profile",
+    "drift_figure",
+    "drift_overview_figure",
+    "performance_check",
+]
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:
+    from mlops_nb.monitoring.drift import DriftDetector, DriftReport
+    from mlops_nb.monitoring.errors import MonitoringError
+    from mlops_nb.monitoring.performance import PerformanceReport, performance_check
+    from mlops_nb.monitoring.plots import drift_figure, drift_overview_figure
+    from mlops_nb.monitoring.profile import ColumnProfile, ReferenceProfile, build_profile
