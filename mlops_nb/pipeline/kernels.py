@@ -3,24 +3,127 @@
 The kernel process writes start-up chatter and, when it dies, the reason to its
 stderr; the runner keeps that in ``<stage>/kernel.log`` instead of the user's
 terminal, and the run report links it.
+
+A run opens a :class:`KernelPool`. Where the platform can fork and the stage uses
+the default Python kernel, the pool starts a fork server
+(:mod:`mlops_nb.pipeline.forkserver`) that has already imported what the templates
+import, and each stage's kernel is forked from it by :class:`ForkProvisioner`,
+the jupyter_client provisioner behind :class:`StageKernelManager`. Otherwise (or
+with ``MLOPS_NB_FORK=0``, ``Runner(fork=False)``, a server that failed) a kernel
+is started the ordinary way. A forked kernel that does not come up is retried
+once as an ordinary kernel, and the retry is noted in ``kernel.log`` (a forked
+kernel writes its stdout there too). What the server imports is
+``MLOPS_NB_PRELOAD`` or ``Runner(preload=...)``, by default the templates' imports
+(see :func:`~mlops_nb.pipeline.forkserver.preload_modules`); the server's own log
+is ``forkserver.log`` in the run folder.
+
+Either way every stage gets a new kernel process, and :class:`StageKernel` shuts
+it down when the stage ends.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.kernelspec import NATIVE_KERNEL_NAME
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+from traitlets import Type
 
+from mlops_nb.pipeline.forkserver import (
+    ForkServer,
+    ForkServerError,
+    fork_wanted,
+    preload_modules,
+)
+
+log = logging.getLogger(__name__)
 KERNEL_LOG = "kernel.log"
+FORK_SERVER_LOG = "forkserver.log"
+# A forked kernel is ready in well under a second; one that is not ready after this
+# long is given up and started again the ordinary way (with the full start timeout).
+FORK_START_TIMEOUT = 30.0
+_LAUNCHERS = {"ipykernel_launcher", "ipykernel"}
+
+
+class StageKernelClient(AsyncKernelClient):
+    """The client papermill gets: ready as soon as the kernel answers.
+
+    jupyter_client's own ``wait_for_ready`` ends by waiting for 0.2 s of silence on
+    IOPub; here a short lull is enough. The notebook client ignores any later
+    message that does not answer one of its own requests.
+    """
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            request = self.kernel_info()
+            reply = await _next_message(self.shell_channel, 1.0)
+            if (
+                reply is not None
+                and reply["msg_type"] == "kernel_info_reply"
+                and reply["parent_header"].get("msg_id") == request
+                # a message on IOPub too: its subscription is connected
+                and await _next_message(self.iopub_channel, 0.2) is not None
+            ):
+                self._handle_kernel_info_reply(reply)
+                break
+            if not await self.is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+        while await _next_message(self.iopub_channel, 0.02) is not None:
+            pass  # the kernel_info request's busy/idle statuses
+
+
+async def _next_message(channel: Any, timeout: float) -> dict[str, Any] | None:
+    try:
+        return await channel.get_msg(timeout=timeout)
+    except Empty:
+        return None
 
 
 class StageKernelManager(AsyncKernelManager):
-    """An ``AsyncKernelManager`` whose kernel writes its stderr to a file."""
+    """An ``AsyncKernelManager`` whose kernel writes its stderr to a file.
 
+    With a ``fork_server``, its kernel is forked from that server (see
+    :class:`ForkProvisioner`) when the kernel is the default IPython kernel of this
+    interpreter.
+    """
+
+    client_factory = Type(klass=AsyncKernelClient, default_value=StageKernelClient)
     log_path: Path | None = None
+    fork_server: ForkServer | None = None
+    server_timeout: float = 120.0
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.clients: list[AsyncKernelClient] = []
+
+    def client(self, **kwargs: Any) -> AsyncKernelClient:  # type: ignore[override]
+        """A client of the kernel; kept, so the stage can close it when it ends."""
+        client = super().client(**kwargs)
+        self.clients.append(client)
+        return client
 
     async def start_kernel(self, **kwargs: Any) -> None:  # type: ignore[override]
+        if self.fork_server is not None and self.provisioner is None:
+            self.kernel_id = self.kernel_id or kwargs.pop("kernel_id", None) or str(uuid.uuid4())
+            self.provisioner = ForkProvisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+            )
         if self.log_path is not None:
             handle = self.log_path.open("ab")
             kwargs.setdefault("stderr", handle)
@@ -31,9 +134,420 @@ class StageKernelManager(AsyncKernelManager):
             return
         await super().start_kernel(**kwargs)
 
+    @property
+    def forked(self) -> bool:
+        """Whether the current kernel was forked from the fork server."""
+        return isinstance(self.provisioner, ForkProvisioner) and self.provisioner.forked
+
+
+class ForkProvisioner(LocalProvisioner):
+    """Launches the kernel by asking the fork server to fork it.
+
+    The forked kernel is the server's child, not the runner's: its liveness and
+    exit status come from the server, and signals are sent by the server, which
+    only signals children it has not reaped (so a reused pid is never hit). A
+    kernel the server cannot start, or that is not the default IPython kernel of
+    this interpreter, is launched the ordinary way (``LocalProvisioner``).
+    """
+
+    forked_pid: int | None = None
+    exit_status: int | None = None
+    fallback_reason: str | None = None
+    server: ForkServer | None = None
+
+    @property
+    def forked(self) -> bool:
+        return self.server is not None and (self.forked_pid is not None or self.pid is not None)
+
+    @property
+    def has_process(self) -> bool:
+        return self.forked_pid is not None or super().has_process
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        km = self.parent
+        server: ForkServer | None = getattr(km, "fork_server", None)
+        log_path: Path | None = getattr(km, "log_path", None)
+        reason = forkable(cmd) if server is not None else "no fork server"
+        if server is not None and reason is None:
+            try:
+                server.wait_ready(getattr(km, "server_timeout", 120.0))
+                cwd = kwargs.get("cwd") or os.getcwd()
+                pid = server.spawn(cmd[3:], cwd=cwd, env=kwargs["env"], log_path=log_path)
+            except ForkServerError as exc:
+                reason = str(exc)
+            else:
+                self.server = server
+                self.forked_pid = self.pid = self.pgid = pid
+                self.exit_status = None
+                self.cwd = cwd
+                return self.connection_info
+        self.fallback_reason = reason
+        if server is not None:
+            note(log_path, f"starting an ordinary kernel instead of a forked one: {reason}")
+        return await super().launch_kernel(cmd, **kwargs)
+
+    async def poll(self) -> int | None:
+        if self.forked_pid is None:
+            return await super().poll()
+        if self.exit_status is None:
+            self.exit_status = self._status(self.forked_pid)
+        return self.exit_status
+
+    def _status(self, pid: int) -> int | None:
+        assert self.server is not None
+        try:
+            return self.server.poll(pid)
+        except ForkServerError:
+            # the server is gone and its kernels with it (they poll their parent);
+            # the exit status went to whoever reaped them
+            return None if self.server.orphan_alive(pid) else 1
+
+    async def wait(self) -> int | None:
+        if self.forked_pid is None:
+            return await super().wait()
+        while (status := await self.poll()) is None:
+            await asyncio.sleep(0.02)
+        assert self.server is not None
+        self.server.forget(self.forked_pid)
+        self.forked_pid = None  # has_process is now False
+        return status
+
+    async def send_signal(self, signum: int) -> None:
+        if self.forked_pid is None:
+            await super().send_signal(signum)
+            return
+        signal_forked(self.server, self.forked_pid, signum)
+
+    async def kill(self, restart: bool = False) -> None:
+        if self.forked_pid is None:
+            await super().kill(restart)
+            return
+        await self.send_signal(signal.SIGKILL)
+
+    async def terminate(self, restart: bool = False) -> None:
+        if self.forked_pid is None:
+            await super().terminate(restart)
+            return
+        await self.send_signal(signal.SIGTERM)
+
+
+def signal_forked(server: ForkServer | None, pid: int, signum: int) -> None:
+    """Signal a forked kernel through its server, or directly if the server is gone."""
+    if server is None:
+        return
+    try:
+        server.send_signal(pid, signum)
+    except ForkServerError:
+        server.kill_orphan(pid, signum)
+
+
+def forkable(cmd: Sequence[str]) -> str | None:
+    """Why ``cmd`` cannot be forked from the fork server, or None if it can.
+
+    Only ``python -m ipykernel_launcher ...`` of this very interpreter's environment
+    can: the server has imported that environment's ipykernel.
+    """
+    if len(cmd) < 3 or cmd[1] != "-m" or cmd[2] not in _LAUNCHERS:
+        return f"the kernel command is not `python -m ipykernel_launcher`: {list(cmd)[:3]}"
+    here = os.path.dirname(os.path.abspath(sys.executable))
+    if os.path.dirname(os.path.abspath(cmd[0])) != here or "python" not in Path(cmd[0]).name:
+        return f"the kernel runs another Python ({cmd[0]}) than the runner ({sys.executable})"
+    return None
+
+
+def note(log_path: Path | None, text: str) -> None:
+    """Append a line from the runner to a stage's kernel.log."""
+    if log_path is None:
+        return
+    with contextlib.suppress(OSError), log_path.open("a") as handle:
+        handle.write(f"[mlops-nb {time.strftime('%H:%M:%S')}] {text}\n")
+
+
+Execute = Callable[[StageKernelManager, float, dict[str, Any]], None]
+
+
+class KernelPool:
+    """Where a run's stage kernels come from: a fork server when possible, else ordinary starts."""
+
+    def __init__(
+        self,
+        kernel_name: str = NATIVE_KERNEL_NAME,
+        start_timeout: float = 120.0,
+        server: ForkServer | None = None,
+        fork_off_reason: str | None = None,
+    ) -> None:
+        self.kernel_name = kernel_name
+        self.start_timeout = start_timeout
+        self.server = server
+        self.fork_off_reason = fork_off_reason
+
+    @classmethod
+    def open(
+        cls,
+        notebooks: Iterable[Path],
+        *,
+        cwd: Path,
+        kernel_name: str = NATIVE_KERNEL_NAME,
+        start_timeout: float = 120.0,
+        fork: bool | None = None,
+        preload: Sequence[str] | None = None,
+        log_path: Path | None = None,
+    ) -> KernelPool:
+        """Open a pool for one run, starting its fork server when kernels can be forked.
+
+        Args:
+            notebooks: the run's templates; their imports are the default preload.
+            cwd: the kernels' working directory (the project root).
+            kernel_name: the Jupyter kernel the stages run in; only the default
+                Python kernel (``python3``) is forked.
+            start_timeout: seconds a kernel may take to start.
+            fork: force forking on or off; None reads ``MLOPS_NB_FORK`` (default on).
+            preload: the modules the server imports (see
+                :func:`~mlops_nb.pipeline.forkserver.preload_modules`); None reads
+                ``MLOPS_NB_PRELOAD`` or derives them from the templates.
+            log_path: the fork server's log.
+
+        Returns:
+            The pool; it never raises for a fork server that cannot start, it falls
+            back to ordinary kernels.
+        """
+        if kernel_name != NATIVE_KERNEL_NAME:
+            return cls(kernel_name, start_timeout, None, f"kernel {kernel_name!r} is not forked")
+        if not fork_wanted(fork):
+            return cls(kernel_name, start_timeout, None, "forking is off")
+        notebooks = list(notebooks)
+        try:
+            # the first stage waits only for its own imports; the rest follow while it runs
+            first = preload_modules(notebooks[:1], cwd, preload)
+            rest = [m for m in preload_modules(notebooks, cwd, preload) if m not in first]
+            server = ForkServer.start(first, later=rest, cwd=cwd, log_path=log_path)
+        except (ForkServerError, OSError) as exc:
+            log.warning("kernels start the ordinary way: %s", exc)
+            return cls(kernel_name, start_timeout, None, str(exc))
+        return cls(kernel_name, start_timeout, server)
+
+    def manager(self, stage_dir: Path, fork: bool = True) -> StageKernelManager:
+        """A kernel manager for one stage, logging the kernel's output in ``stage_dir``."""
+        manager = StageKernelManager(kernel_name=self.kernel_name)
+        manager.log_path = stage_dir / KERNEL_LOG
+        if fork and self.server is not None and self.server.broken is None:
+            manager.fork_server = self.server
+            manager.server_timeout = self.start_timeout
+        return manager
+
+    def kernel(self, stage_dir: Path) -> StageKernel:
+        """The kernel of one stage (started by :meth:`StageKernel.run`)."""
+        return StageKernel(self, stage_dir)
+
+    def close(self) -> None:
+        """Stop the fork server and any kernel it still runs; safe to call twice."""
+        if self.server is not None:
+            self.server.close()
+
+
+class StageKernel:
+    """One stage's kernel: started (forked when possible), timed, and always shut down.
+
+    Attributes:
+        kernel_seconds: time from asking for a kernel until it answered (retries included).
+        execute_seconds: time from then until the notebook's execution returned.
+        started: whether a kernel was launched at all.
+        forked: whether the kernel that ran the stage was forked.
+        retried: whether a forked kernel failed to start and an ordinary one was used.
+        cell: the cell running when the kernel stopped answering: ``count`` (its
+            ``In [n]``), ``index`` and ``source``; None when no cell was running.
+        exit_status: the kernel's exit status when it died during the stage
+            (negative: the signal that killed it).
+    """
+
+    def __init__(self, pool: KernelPool, stage_dir: Path) -> None:
+        self.pool = pool
+        self.stage_dir = stage_dir
+        self.kernel_seconds: float | None = None
+        self.execute_seconds: float | None = None
+        self.started = False
+        self.forked = False
+        self.retried = False
+        self.cell: dict[str, Any] | None = None
+        self.exit_status: int | None = None
+        self._executed = 0
+        self._ready: float | None = None
+
+    def timing(self) -> dict[str, Any]:
+        """The entries the run record keeps for the stage.
+
+        ``kernel`` says how its kernel started: ``forked``, ``ordinary``, or
+        ``ordinary (retry)`` after a forked kernel failed to start.
+        """
+        how = "forked" if self.forked else "ordinary (retry)" if self.retried else "ordinary"
+        return {
+            "kernel_seconds": self.kernel_seconds,
+            "execute_seconds": self.execute_seconds,
+            "kernel": how if self.started else None,
+        }
+
+    def run(self, execute: Execute) -> None:
+        """Start a kernel, call ``execute(km, start_timeout, hooks)``, and shut the kernel down.
+
+        ``execute`` runs the notebook (papermill) with the kernel manager ``km``,
+        the start timeout to use and ``hooks``, the notebook client's hooks that
+        time the kernel's start and follow the running cell. A forked kernel that
+        fails before it was ready is retried once as an ordinary kernel.
+        """
+        started = time.perf_counter()
+        km = self.pool.manager(self.stage_dir)
+        interrupted = False
+        try:
+            try:
+                execute(km, self._start_timeout(km), self._hooks())
+            except Exception as exc:
+                if self._ready is not None or km.fork_server is None or km.provisioner is None:
+                    raise
+                self._note_retry(km, exc)
+                self._shutdown(km)
+                self.retried = True
+                km = self.pool.manager(self.stage_dir, fork=False)
+                execute(km, self.pool.start_timeout, self._hooks())
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
+        except Exception:
+            self.exit_status = _exit_status(km)
+            raise
+        finally:
+            ended = time.perf_counter()
+            self.started = km.provisioner is not None
+            self.forked = km.forked
+            ready = self._ready if self._ready is not None else ended
+            self.kernel_seconds = round(ready - started, 3)
+            self.execute_seconds = round(ended - ready, 3) if self._ready is not None else None
+            self._shutdown(km, now=interrupted)
+
+    def describe_death(self) -> str | None:
+        """Where and how the kernel died, for the failure message (None if it did not)."""
+        parts = []
+        if self.cell is not None:
+            first = next((ln for ln in self.cell["source"].splitlines() if ln.strip()), "")
+            parts.append(f"while running cell In [{self.cell['count']}] ({first.strip()[:70]})")
+        if self.exit_status is not None and self.exit_status < 0:
+            try:
+                name = signal.Signals(-self.exit_status).name
+            except ValueError:
+                name = f"signal {-self.exit_status}"
+            hint = " (out of memory?)" if name == "SIGKILL" else ""
+            parts.append(f"killed by {name}{hint}")
+        elif self.exit_status is not None:
+            parts.append(f"exit status {self.exit_status}")
+        return "the kernel died " + ", ".join(parts) if parts else None
+
+    # -- internals
+
+    def _start_timeout(self, km: StageKernelManager) -> float:
+        if km.fork_server is None:
+            return self.pool.start_timeout
+        return min(self.pool.start_timeout, FORK_START_TIMEOUT)
+
+    def _hooks(self) -> dict[str, Any]:
+        self._ready = None
+        self.cell = None
+        self._executed = 0
+
+        def on_notebook_start(**_: Any) -> None:
+            self._ready = time.perf_counter()
+
+        def on_cell_execute(cell: Any, cell_index: int, **_: Any) -> None:
+            self._executed += 1
+            self.cell = {"index": cell_index, "count": self._executed, "source": cell.source}
+
+        def on_cell_executed(**_: Any) -> None:  # the kernel replied
+            self.cell = None
+
+        return {
+            "on_notebook_start": on_notebook_start,
+            "on_cell_execute": on_cell_execute,
+            "on_cell_executed": on_cell_executed,
+        }
+
+    def _note_retry(self, km: StageKernelManager, exc: Exception) -> None:
+        how = "forked kernel" if km.forked else "kernel"
+        note(
+            km.log_path,
+            f"the {how} did not start ({type(exc).__name__}: {exc}); "
+            "retrying once with an ordinary kernel",
+        )
+        log.warning("stage kernel in %s did not start (%s); retrying", self.stage_dir, exc)
+
+    def _shutdown(self, km: StageKernelManager, now: bool = False) -> None:
+        """Stop the kernel and free the manager's and clients' sockets and connection file."""
+        from jupyter_core.utils import run_sync
+
+        for client in km.clients:  # papermill leaves the clients of a manager it was given
+            with contextlib.suppress(Exception):
+                client.stop_channels()
+        km.clients.clear()
+        if km.provisioner is None:
+            return  # never started
+        try:
+            if now:
+                _kill_now(km)
+            elif run_sync(km.is_alive)():
+                run_sync(km.shutdown_kernel)(now=False)
+            else:  # died, or never came up: reap it and free what is left
+                if km.has_kernel:
+                    run_sync(km.provisioner.wait)()
+                run_sync(km.cleanup_resources)()
+        except Exception:
+            log.warning("could not shut the kernel in %s down cleanly", self.stage_dir)
+            with contextlib.suppress(Exception):
+                _kill_now(km)
+
+
+def _exit_status(km: StageKernelManager) -> int | None:
+    provisioner = km.provisioner
+    if provisioner is None or not provisioner.has_process:
+        return None
+    if isinstance(provisioner, ForkProvisioner) and provisioner.forked_pid is not None:
+        return provisioner._status(provisioner.forked_pid)
+    process = getattr(provisioner, "process", None)
+    return process.poll() if process is not None else None
+
+
+def _kill_now(km: StageKernelManager) -> None:
+    """Kill the kernel without the event loop (which a Ctrl-C may have left mid-task)."""
+    provisioner = km.provisioner
+    if isinstance(provisioner, ForkProvisioner) and provisioner.forked_pid is not None:
+        pid = provisioner.forked_pid
+        signal_forked(provisioner.server, pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while provisioner._status(pid) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if provisioner.server is not None:
+            provisioner.server.forget(pid)
+        provisioner.forked_pid = None
+    else:
+        process = getattr(provisioner, "process", None)
+        if process is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                process.kill()
+            process.wait()
+            provisioner.process = None  # type: ignore[union-attr]
+    km.cleanup_connection_file()
+
 
 def stage_kernel_manager(kernel_name: str, stage_dir: Path) -> StageKernelManager:
-    """A kernel manager for one stage, logging the kernel's stderr in ``stage_dir``."""
-    manager = StageKernelManager(kernel_name=kernel_name)
-    manager.log_path = stage_dir / KERNEL_LOG
-    return manager
+    """A kernel manager for one stage (an ordinary kernel), logging its stderr in ``stage_dir``."""
+    return KernelPool(kernel_name).manager(stage_dir, fork=False)
+
+
+__all__ = [
+    "FORK_SERVER_LOG",
+    "KERNEL_LOG",
+    "ForkProvisioner",
+    "KernelPool",
+    "StageKernel",
+    "StageKernelClient",
+    "StageKernelManager",
+    "stage_kernel_manager",
+]

@@ -22,11 +22,11 @@ from mlops_nb.config import Settings
 from mlops_nb.errors import MlopsNbError, ParameterError, RunError, StageFailedError
 from mlops_nb.pipeline import archive, report
 from mlops_nb.pipeline.environment import environment, git_state
-from mlops_nb.pipeline.kernels import stage_kernel_manager
+from mlops_nb.pipeline.kernels import FORK_SERVER_LOG, KERNEL_LOG, KernelPool, StageKernel
 from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM
 from mlops_nb.pipeline.spec import PipelineSpec, ResolvedParams, StageSpec, load_project
 from mlops_nb.pipeline.tracked import track_stage
-from mlops_nb.stage import MANIFEST
+from mlops_nb.stage import MANIFEST, RESERVED_RUN_FIELDS
 
 log = logging.getLogger(__name__)
 EXECUTED = "executed.ipynb"
@@ -63,6 +63,7 @@ class RunPlan:
     params: ResolvedParams
     until: str | None = None
     overrides: dict[str, str] = field(default_factory=dict)
+    trigger: dict[str, Any] | None = None
 
 
 def plan_run(
@@ -70,14 +71,20 @@ def plan_run(
     pipeline: str | None = None,
     overrides: dict[str, str] | None = None,
     until: str | None = None,
+    trigger: dict[str, Any] | None = None,
 ) -> RunPlan:
-    """Load pipeline.yaml and check the request completely, before any kernel starts."""
+    """Load pipeline.yaml and check the request completely, before any kernel starts.
+
+    ``trigger`` records why the run was started when another run started it
+    (e.g. ``{"run": MONITOR_RUN, "stage": "retrain", "decision": "drift"}``);
+    it is kept as ``trigger`` in run.json.
+    """
     project = load_project(settings.pipeline_file)
     spec = project.pipeline(pipeline)
     stages = spec.select(until)
     resolved = spec.resolve(overrides)
     _preflight(settings, spec, resolved)
-    return RunPlan(spec, stages, resolved, until, dict(overrides or {}))
+    return RunPlan(spec, stages, resolved, until, dict(overrides or {}), trigger)
 
 
 def _preflight(settings: Settings, spec: PipelineSpec, resolved: ResolvedParams) -> None:
@@ -109,11 +116,23 @@ class Runner:
         observer: RunObserver | None = None,
         kernel_name: str = "python3",
         start_timeout: float = 120,
+        fork: bool | None = None,
+        preload: list[str] | None = None,
     ) -> None:
+        """Set up a runner.
+
+        ``fork`` forks each stage's kernel from a fork server that has already
+        imported ``preload`` (None: ``MLOPS_NB_FORK``, on by default; see
+        :mod:`mlops_nb.pipeline.kernels`); ``preload`` None reads
+        ``MLOPS_NB_PRELOAD`` or derives the list from the templates' imports.
+        """
         self.settings = settings
         self.observer = observer or _Silent()
         self.kernel_name = kernel_name
         self.start_timeout = start_timeout
+        self.fork = fork
+        self.preload = preload
+        self._kernels: KernelPool | None = None
 
     def run(self, plan: RunPlan) -> dict[str, Any]:
         """Execute every stage of ``plan``; return the final run record.
@@ -124,6 +143,7 @@ class Runner:
         run_dir, record = self._start(plan)
         total = len(plan.stages)
         try:
+            self._kernels = self._open_kernels(plan, run_dir)
             for index, stage in enumerate(plan.stages):
                 self._run_stage(run_dir, record, stage, plan.params, index, total)
         except StageFailedError as exc:
@@ -135,8 +155,23 @@ class Runner:
         except BaseException as exc:
             self._finish(run_dir, record, "failed", error=exc)
             raise
+        finally:
+            if self._kernels is not None:
+                self._kernels.close()  # the fork server and any kernel left
+                self._kernels = None
         self._finish(run_dir, record, "succeeded")
         return record
+
+    def _open_kernels(self, plan: RunPlan, run_dir: Path) -> KernelPool:
+        return KernelPool.open(
+            [stage.notebook for stage in plan.stages],
+            cwd=self.settings.root,
+            kernel_name=self.kernel_name,
+            start_timeout=self.start_timeout,
+            fork=self.fork,
+            preload=self.preload,
+            log_path=run_dir / FORK_SERVER_LOG,
+        )
 
     def _start(self, plan: RunPlan) -> tuple[Path, dict[str, Any]]:
         run_id = archive.new_run_id()
@@ -163,8 +198,9 @@ class Runner:
         self._save(run_dir, record)
         self.observer.stage_started(entry, index, total)
         started = time.perf_counter()
+        timing: dict[str, Any] = {"kernel_seconds": None, "execute_seconds": None}
         try:
-            self._execute(stage, stage_dir, params.per_stage[stage.name])
+            self._execute(stage, stage_dir, params.per_stage[stage.name], timing)
             entry["status"] = "succeeded"
         except StageFailedError as exc:
             entry.update(status="failed", error=_error_dict(exc))
@@ -174,17 +210,27 @@ class Runner:
             raise
         finally:
             entry["seconds"] = round(time.perf_counter() - started, 3)
+            entry.update(timing)  # waiting for the kernel vs running the cells
             _collect_stage(stage_dir, entry, record)
             self._save(run_dir, record)
             track_stage(self.settings, record, entry, stage_dir)
             self.observer.stage_finished(entry, index, total)
 
-    def _execute(self, stage: StageSpec, stage_dir: Path, params: dict[str, Any]) -> None:
+    def _execute(
+        self,
+        stage: StageSpec,
+        stage_dir: Path,
+        params: dict[str, Any],
+        timing: dict[str, Any] | None = None,
+    ) -> None:
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
         output = stage_dir / EXECUTED
-        try:
+        kernels = self._kernels or KernelPool(self.kernel_name, self.start_timeout)
+        kernel = kernels.kernel(stage_dir)
+
+        def execute(km: Any, start_timeout: float, hooks: dict[str, Any]) -> None:
             papermill.execute_notebook(
                 str(stage.notebook),
                 str(output),
@@ -192,17 +238,23 @@ class Runner:
                 kernel_name=self.kernel_name,
                 progress_bar=False,
                 log_output=False,
-                km=stage_kernel_manager(self.kernel_name, stage_dir),
+                km=km,
                 cwd=str(self.settings.root),
-                start_timeout=self.start_timeout,
+                start_timeout=start_timeout,
+                **hooks,
             )
+
+        try:
+            kernel.run(execute)
         except PapermillExecutionError as exc:
             raise _stage_failure(stage.name, exc, output) from None
         except (KeyboardInterrupt, MlopsNbError):
             raise
         except Exception as exc:  # kernel death, missing kernel, timeouts
-            raise _kernel_failure(stage.name, exc, output) from exc
+            raise _kernel_failure(stage.name, exc, output, kernel) from exc
         finally:
+            if timing is not None:
+                timing.update(kernel.timing())
             if output.is_file():
                 report.export_html(output, stage_dir / report.STAGE_REPORT)
 
@@ -257,6 +309,7 @@ def _new_record(run_id: str, run_dir: Path, plan: RunPlan, settings: Settings) -
         "seconds": None,
         "until": plan.until,
         "overrides": plan.overrides,
+        "trigger": plan.trigger,
         "params": plan.params.values,
         "stages": stages,
         "metrics": {},
@@ -285,6 +338,9 @@ def _collect_stage(stage_dir: Path, entry: dict[str, Any], record: dict[str, Any
     entry["metrics"] = manifest.get("metrics", {})
     entry["artifacts"] = manifest.get("artifacts", {})
     entry["notes"] = manifest.get("notes", {})
+    for key, value in manifest.get("outcome", {}).items():
+        if key not in RESERVED_RUN_FIELDS:
+            record[key] = value
     for key, value in entry["metrics"].items():
         record["metrics"][f"{entry['name']}.{key}"] = value
     for key, value in manifest.get("data_versions", {}).items():
@@ -304,8 +360,12 @@ def _stage_failure(stage: str, exc: Any, notebook: Path) -> StageFailedError:
     )
 
 
-def _kernel_failure(stage: str, exc: Exception, notebook: Path) -> StageFailedError:
+def _kernel_failure(
+    stage: str, exc: Exception, notebook: Path, kernel: StageKernel | None = None
+) -> StageFailedError:
     name = type(exc).__name__
+    death = kernel.describe_death() if kernel is not None else None
+    cell = kernel.cell["count"] if kernel is not None and kernel.cell else None
     hints = {
         "NoSuchKernel": "install a Jupyter kernel into this environment: "
         "python -m ipykernel install --sys-prefix",
@@ -315,11 +375,13 @@ def _kernel_failure(stage: str, exc: Exception, notebook: Path) -> StageFailedEr
     }
     hint = hints.get(name, "see the executed notebook")
     message = (
-        f"stage '{stage}' could not be executed: {name}: {exc}\n{hint}\n"
-        f"executed notebook: {notebook}"
+        f"stage '{stage}' could not be executed: {name}: {exc}\n"
+        + (f"{death}\n" if death else "")
+        + f"{hint}\nexecuted notebook: {notebook}\n"
+        f"kernel log: {notebook.parent / KERNEL_LOG}"
     )
     return StageFailedError(
-        message, stage=stage, cell=None, ename=name, evalue=str(exc), notebook=notebook
+        message, stage=stage, cell=cell, ename=name, evalue=str(exc), notebook=notebook
     )
 
 
@@ -336,9 +398,10 @@ def run_pipeline(
     overrides: dict[str, str] | None = None,
     until: str | None = None,
     observer: RunObserver | None = None,
+    trigger: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Plan and execute a pipeline run; the convenience entry point for Python callers."""
-    plan = plan_run(settings, pipeline, overrides, until)
+    plan = plan_run(settings, pipeline, overrides, until, trigger)
     return Runner(settings, observer).run(plan)
 
 
