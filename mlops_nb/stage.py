@@ -27,6 +27,33 @@ from mlops_nb.errors import MlopsNbError, StageInputError
 from mlops_nb.tracking import Run, TrackingStore
 
 MANIFEST = "stage.json"
+RESERVED_RUN_FIELDS = frozenset(
+    [
+        "schema",
+        "id",
+        "pipeline",
+        "status",
+        "started_at",
+        "finished_at",
+        "seconds",
+        "until",
+        "overrides",
+        "params",
+        "stages",
+        "metrics",
+        "data_versions",
+        "git",
+        "environment",
+        "run_dir",
+        "project",
+        "error",
+        "pid",
+        "pid_started",
+        "host",
+        "trigger",
+    ]
+)
+"""Keys of run.json that a stage's outcome may not overwrite."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -54,6 +81,7 @@ class Stage:
             "metrics": {},
             "data_versions": {},
             "notes": {},
+            "outcome": {},
         }
         self._flush()
 
@@ -119,6 +147,21 @@ class Stage:
     def note(self, key: str, value: Any) -> None:
         """Record a fact for the run report (e.g. the contract used)."""
         self._manifest["notes"][key] = artifacts.to_jsonable(value)
+        self._flush()
+
+    def set_outcome(self, key: str, value: Any) -> None:
+        """Publish a result of the whole run, e.g. the monitor's ``decision``.
+
+        The runner copies it to the top level of ``run.json``, so
+        ``mlops-nb runs show RUN --json`` and the run report carry it.
+        """
+        if key in RESERVED_RUN_FIELDS or not _NAME.match(key):
+            raise MlopsNbError(
+                f"{key!r} cannot be a run outcome: it is a field of run.json already or not a "
+                f"plain name; choose another key (letters, digits, '_').",
+                key=key,
+            )
+        self._manifest["outcome"][key] = artifacts.to_jsonable(value)
         self._flush()
 
     @property

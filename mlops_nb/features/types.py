@@ -12,8 +12,9 @@ all of them):
 * identifiers -> dropped, reason ``"identifier"``: text columns whose values
   are unique in at least 95% of the rows (only judged from 20 rows up, so a
   tiny sample does not lose its categories), or columns named like an id
-  (``id``, ``customer_id``, ``customerId``, ``uuid``...) whose values are all
-  unique;
+  (``id``, ``customer_id``, ``customerId``, ``uuid``...) with at least half
+  their values distinct (data gathered over time repeats customers, and a
+  category with that many values carries no pattern a model can reuse);
 * bool, category, str and object columns -> categorical;
 * other numeric columns -> numeric;
 * anything else -> dropped, reason ``"unsupported dtype <dtype>"``.
@@ -39,6 +40,7 @@ from mlops_nb.errors import PreparationError
 from mlops_nb.prep.cleanse import require_column
 
 UNIQUE_SHARE = 0.95
+ID_DISTINCT_SHARE = 0.5
 MIN_ROWS_FOR_SHARE = 20
 ID_WORDS = {"id", "uuid", "guid"}
 
@@ -181,7 +183,7 @@ def _infer_kind(series: pd.Series) -> str:
 
 def _is_identifier(series: pd.Series, present: pd.Series) -> bool:
     distinct = present.nunique()
-    if _looks_like_id(str(series.name)) and distinct == len(series):
+    if _looks_like_id(str(series.name)) and distinct >= ID_DISTINCT_SHARE * len(series):
         return True
     is_text = is_string_dtype(series) or is_object_dtype(series)
     if isinstance(series.dtype, pd.CategoricalDtype) or is_bool_dtype(series):

@@ -22,6 +22,7 @@ import json
 import math
 import numbers
 import platform
+import shutil
 import sys
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -41,12 +42,14 @@ __all__ = [
     "METADATA_FILE",
     "MODEL_FILE",
     "SIGNATURE_FILE",
+    "check_attachment",
     "environment",
     "finish_package",
     "metric_values",
     "read_metadata",
     "read_package",
     "slice_records",
+    "write_attachments",
     "write_model",
     "write_signature",
 ]
@@ -133,6 +136,40 @@ def write_signature(signature: pa.DataFrameSchema, folder: Path) -> list[dict[st
         )
     save_contract(signature, folder / SIGNATURE_FILE)
     return contract_summary(signature).to_dict("records")
+
+
+def write_attachments(files: dict[str, Path], folder: Path) -> dict[str, str]:
+    """Copy extra files into the package; return file name → SHA-256."""
+    reserved = {MODEL_FILE, SIGNATURE_FILE, METADATA_FILE, CARD_MD, CARD_HTML}
+    recorded: dict[str, str] = {}
+    for filename, given in files.items():
+        if filename in reserved or Path(filename).name != filename or filename.startswith("."):
+            raise RegistryError(
+                f"attachment name {filename!r} is not allowed: use a plain file name other "
+                f"than {', '.join(sorted(reserved))}."
+            )
+        source = Path(given)
+        if not source.is_file():
+            raise RegistryError(f"attachment {filename!r}: {source} is not a file.", path=source)
+        shutil.copyfile(source, folder / filename)
+        recorded[filename] = sha256(folder / filename)
+    return recorded
+
+
+def check_attachment(folder: Path, ref: str, filename: str, recorded: dict[str, str]) -> Path:
+    """The path of attachment ``filename`` of the package in ``folder``, checksum verified."""
+    if filename not in recorded:
+        have = ", ".join(sorted(recorded)) or "none"
+        raise RegistryError(
+            f"{ref} has no attachment {filename!r} (it has: {have}); versions registered "
+            f"before monitoring existed have no reference profile — register a new version.",
+            path=folder,
+        )
+    path = folder / filename
+    if not path.is_file():
+        raise RegistryError(f"{ref}: attachment {path} is missing; restore it.", path=path)
+    _check_sha(path, recorded[filename])
+    return path
 
 
 def finish_package(folder: Path, metadata: dict[str, Any]) -> None:

@@ -165,6 +165,7 @@ class Registry:
         intended_use: str = "",
         limitations: str = "",
         report_url: str | None = None,
+        attachments: dict[str, Path] | None = None,
     ) -> ModelVersion:
         """Package ``model`` and register it as the next version of ``name``.
 
@@ -189,6 +190,9 @@ class Registry:
             intended_use: What it is for and not for.
             limitations: Known weaknesses.
             report_url: Link to the run report, shown in the card.
+            attachments: Extra files to keep in the package, file name → source
+                path (e.g. ``reference_profile.parquet`` for monitoring); their
+                SHA-256 is recorded and checked by :meth:`attachment`.
 
         Returns:
             The new version.
@@ -221,6 +225,7 @@ class Registry:
         try:
             metadata["model"] = package.write_model(model, staging)
             metadata["inputs"] = package.write_signature(signature, staging)
+            metadata["attachments"] = package.write_attachments(attachments or {}, staging)
             version = self._commit(name, staging, metadata)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -283,6 +288,18 @@ class Registry:
                 path=version.path,
             )
         return LoadedModel(model, version, signature, metadata)
+
+    def attachment(self, name: str, filename: str, ref: Ref | None = None) -> Path:
+        """The verified path of a file attached to a version at registration.
+
+        Raises:
+            ModelNotFoundError: Unknown model, version or alias.
+            RegistryError: The version has no such attachment, or the file was
+                changed or removed after registration.
+        """
+        version = self.get(name, ref)
+        recorded = package.read_metadata(version.path).get("attachments") or {}
+        return package.check_attachment(version.path, version.ref, filename, recorded)
 
     def _version(self, row: sqlite3.Row) -> ModelVersion:
         aliases = _db.aliases_of(self._conn, row["name"])

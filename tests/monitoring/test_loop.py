@@ -1,0 +1,151 @@
+"""The monitoring loop helpers: current data, the decision policy, retraining inputs."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlops_nb.config import load_settings
+from mlops_nb.data import generate_churn, snapshot
+from mlops_nb.monitoring import DriftDetector, MonitoringError, performance_check
+from mlops_nb.monitoring.loop import (
+    load_current_data,
+    monitor_decision,
+    retraining_frame,
+    retraining_outcome,
+    training_contract,
+)
+from mlops_nb.serving.inference_log import InferenceLog, LogEntry, inference_log_path
+from tests.monitoring.conftest import make_frame
+
+
+@pytest.fixture
+def settings(isolated):
+    (isolated / "pipeline.yaml").write_text("pipelines: {}\n")
+    return load_settings(isolated)
+
+
+def test_a_sample_source_is_labelled_current_data(settings):
+    current = load_current_data("sample:churn?rows=300&seed=2", settings, "churn", "churned")
+    assert len(current.frame) == 300 and current.labelled
+    assert current.source == "sample:churn?rows=300&seed=2"
+    unlabelled = load_current_data("sample:churn?rows=300", settings, "churn", "no_such_target")
+    assert not unlabelled.labelled
+
+
+def test_the_inference_log_is_read_without_its_outputs(settings):
+    log = InferenceLog(inference_log_path(settings, "churn"))
+    for at, ages in ((time.time() - 86_400 * 3, [30, 40]), (time.time(), [50])):
+        log.append(
+            LogEntry(
+                at=at,
+                model="churn",
+                version=1,
+                request_id=f"r{at}",
+                inputs={"age": ages, "region": ["north"] * len(ages)},
+                predictions=np.array([0] * len(ages)),
+                probabilities=np.array([[0.8, 0.2]] * len(ages)),
+                classes=("0", "1"),
+            )
+        )
+    log.close()
+    current = load_current_data("inference", settings, "churn", "churned")
+    assert list(current.frame.columns) == ["age", "region"]
+    assert current.frame["age"].tolist() == [30, 40, 50] and not current.labelled
+    yesterday = pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=1)
+    recent = load_current_data(f"inference:churn?since={yesterday.isoformat()}", settings, "x")
+    assert recent.frame["age"].tolist() == [50]
+    assert "since" in recent.source
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("inference?limit=3", ["unknown option", "limit", "since="]),
+        ("inference?since=yesterday", ["not an ISO", "yesterday"]),
+        ("inference:nobody", ["no inference log", "nobody", "serve"]),
+    ],
+)
+def test_bad_inference_specs_say_what_to_do(settings, spec, words):
+    with pytest.raises(MonitoringError) as caught:
+        load_current_data(spec, settings, "churn")
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_empty_current_data_is_refused(settings):
+    generate_churn(5).head(0).to_parquet(settings.root / "empty.parquet")
+    with pytest.raises((MonitoringError, Exception)) as caught:
+        load_current_data("empty.parquet", settings, "churn")
+    assert "no rows" in str(caught.value) or "empty" in str(caught.value)
+
+
+def _reports(shift: float, degrade: bool):
+    detector = DriftDetector().fit(make_frame(3000, seed=1))
+    drift = detector.test(make_frame(3000, seed=2, shift=shift))
+    now = {"roc_auc": 0.70 if degrade else 0.80}
+    return drift, performance_check(now, {"roc_auc": 0.81}, {"roc_auc": 0.05})
+
+
+def test_the_decision_puts_degraded_before_drift_before_ok():
+    drift, bad = _reports(shift=0.0, degrade=True)
+    assert monitor_decision(drift, bad)[0] == "degraded"
+    drift, good = _reports(shift=0.0, degrade=False)
+    decision, reason = monitor_decision(drift, good)
+    assert decision == "ok" and "within tolerance" in reason
+    assert monitor_decision(drift, None)[0] == "ok"
+
+
+def test_prediction_drift_counts_only_when_the_policy_says_so():
+    reference = make_frame(3000, seed=1).assign(prediction=np.linspace(0, 1, 3000))
+    current = make_frame(3000, seed=2).assign(prediction=np.linspace(0.5, 1, 3000))
+    report = DriftDetector().fit(reference).test(current)
+    assert report.prediction_drift and not report.dataset_drift
+    assert monitor_decision(report, None)[0] == "drift"
+    assert monitor_decision(report, None, prediction_drift_counts=False)[0] == "ok"
+
+
+def test_retraining_data_is_the_reference_snapshot_then_labelled_current_rows(settings):
+    reference = generate_churn(200, seed=1)
+    snap = snapshot(reference, settings.snapshots_dir)
+    current = generate_churn(100, seed=2, drift=2).assign(extra=1)
+    current.loc[current.index[:10], "churned"] = np.nan
+    combined, n_reference = retraining_frame(settings, snap.version, current, "churned")
+    assert n_reference == 200 and len(combined) == 290
+    assert list(combined.columns) == list(reference.columns)
+    with pytest.raises(MonitoringError, match="snapshot"):
+        retraining_frame(settings, "0" * 16, current, "churned")
+    with pytest.raises(MonitoringError, match="tenure_months"):
+        retraining_frame(settings, snap.version, current.drop(columns="tenure_months"), "churned")
+
+
+def test_training_contract_and_outcome_read_the_archive(settings, tmp_path):
+    assert training_contract(settings, None) is None
+    folder = settings.runs_dir / "RUN1" / "02_validate"
+    folder.mkdir(parents=True)
+    (folder / "contract.yaml").write_text("schema_type: dataframe\n")
+    assert training_contract(settings, "RUN1") == folder / "contract.yaml"
+    evaluate = settings.runs_dir / "RUN2" / "06_evaluate"
+    evaluate.mkdir(parents=True)
+    (evaluate / "decision.json").write_text('{"alias": "production", "reason": "better"}')
+    run = {
+        "id": "RUN2",
+        "status": "succeeded",
+        "run_dir": str(settings.runs_dir / "RUN2"),
+        "stages": [
+            {"name": "evaluate", "dir": "06_evaluate", "metrics": {}},
+            {
+                "name": "register",
+                "dir": "07_register",
+                "metrics": {"model": "churn", "version": 3, "promoted": True},
+            },
+        ],
+    }
+    outcome = retraining_outcome(run)
+    assert outcome["version"] == 3 and outcome["promoted"] and outcome["alias"] == "production"
+    assert "churn:3" in outcome["summary"] and "promoted to production" in outcome["summary"]
+    failed = retraining_outcome({**run, "status": "failed", "stages": run["stages"][:1]})
+    assert failed["version"] is None and "without registering" in failed["summary"]
