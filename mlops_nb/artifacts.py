@@ -24,8 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from mlops_nb.errors import MlopsNbError
 
 TEXT_SUFFIXES = {".txt", ".md", ".yaml", ".yml", ".html", ".csv", ".log"}
@@ -41,7 +39,7 @@ def kind_of(name: str, obj: Any) -> tuple[str, str]:
     suffix = Path(name).suffix.lower()
     if isinstance(obj, Path):
         return "file", name if suffix else name + obj.suffix
-    if isinstance(obj, pd.DataFrame):
+    if _is_frame(obj):
         return "table", name if suffix == ".parquet" else name + ".parquet"
     if _is_figure(obj):
         return "figure", name if suffix == ".png" else name + ".png"
@@ -55,6 +53,14 @@ def kind_of(name: str, obj: Any) -> tuple[str, str]:
         f"cannot save artifact '{name}' of type {type(obj).__name__}: save a DataFrame, "
         f"dict/list, text, matplotlib figure, scikit-learn estimator or a file Path",
         artifact=name,
+    )
+
+
+def _is_frame(obj: Any) -> bool:
+    # by type name and module: pandas is imported only by code that has frames
+    return any(
+        kind.__name__ == "DataFrame" and kind.__module__.startswith("pandas")
+        for kind in type(obj).__mro__
     )
 
 
@@ -86,7 +92,7 @@ def write(kind: str, obj: Any, path: Path) -> None:
         raise
 
 
-def _write_table(frame: pd.DataFrame, path: Path) -> None:
+def _write_table(frame: Any, path: Path) -> None:
     """Write Parquet; display tables whose object columns mix types are stored as text."""
     try:
         frame.to_parquet(path, index=False)
@@ -94,6 +100,8 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
         mixed = [c for c in frame.columns if frame[c].dtype == object]
         if not mixed:
             raise ArtifactError(f"cannot write table {path.name}: {exc}", path=path) from exc
+        import pandas as pd
+
         as_text = {c: frame[c].map(lambda v: v if pd.isna(v) else str(v)) for c in mixed}
         frame.assign(**as_text).to_parquet(path, index=False)
 
@@ -116,6 +124,8 @@ def _write_model(obj: Any, path: Path) -> None:
 def read(kind: str, path: Path) -> Any:
     """Load an artifact written by :func:`write`."""
     if kind == "table":
+        import pandas as pd
+
         return pd.read_parquet(path)
     if kind == "json":
         return json.loads(path.read_text())

@@ -51,6 +51,7 @@ RESERVED_RUN_FIELDS = frozenset(
         "pid_started",
         "host",
         "trigger",
+        "resumed_from",
     ]
 )
 """Keys of run.json that a stage's outcome may not overwrite."""

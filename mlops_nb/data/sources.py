@@ -27,17 +27,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl
 
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Connection, create_engine, inspect, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from mlops_nb.data.sample import generate_sample, sample_options
 from mlops_nb.errors import DataSourceError
+
+if TYPE_CHECKING:  # sqlalchemy takes 0.15 s to import: only for SQL sources
+    from sqlalchemy import Connection
+    from sqlalchemy.engine import URL
 
 __all__ = ["SourceSpec", "check_source", "load_source", "parse_source", "redact", "require_target"]
 
@@ -83,6 +84,8 @@ class SourceSpec:
             return f"{SAMPLE_PREFIX}{self.location}" + (f"?{query}" if query else "")
         if self.kind != "sql":
             return self.location
+        from sqlalchemy.engine import make_url
+
         url = make_url(self.location).update_query_dict(self.options)
         return url.render_as_string(hide_password=True)
 
@@ -91,6 +94,9 @@ def redact(source: str) -> str:
     """Return ``source`` with any database password replaced by ``***``."""
     if not _SCHEME.match(source.strip()):
         return source
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(source.strip()).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
@@ -163,6 +169,9 @@ def _parse_sample(source: str) -> SourceSpec:
 def _parse_url(source: str) -> SourceSpec:
     """Parse a SQLAlchemy URL that names a table or a query."""
     shown = redact(source)
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
     try:
         url = make_url(source)
         url.get_dialect()
@@ -245,6 +254,8 @@ def _existing_file(location: str, base_dir: Path | None, shown: str, noun: str) 
 
 def _check_sqlite(spec: SourceSpec, base_dir: Path | None) -> SourceSpec:
     """Make a SQLite database path absolute and check that the file exists."""
+    from sqlalchemy.engine import make_url
+
     url = make_url(spec.location)
     database = url.database or ""
     if (
@@ -384,6 +395,10 @@ def _unreadable(spec: SourceSpec, kind: str, exc: BaseException) -> DataSourceEr
 
 def _read_sql(spec: SourceSpec) -> pd.DataFrame:
     """Read a table or a query result through SQLAlchemy."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
     url = make_url(spec.location)
     try:
         engine = create_engine(url)
@@ -408,6 +423,8 @@ def _read_sql(spec: SourceSpec) -> pd.DataFrame:
 def _read_table(connection: Connection, spec: SourceSpec, url: URL) -> pd.DataFrame:
     """Read a whole table, listing the tables present when it does not exist."""
     table = spec.options["table"]
+    from sqlalchemy import inspect
+
     inspector = inspect(connection)
     if not inspector.has_table(table):
         names = sorted([*inspector.get_table_names(), *inspector.get_view_names()])
@@ -425,6 +442,8 @@ def _read_table(connection: Connection, spec: SourceSpec, url: URL) -> pd.DataFr
 def _database_error(spec: SourceSpec, exc: BaseException) -> DataSourceError:
     """Describe an error reported by the database, preferring the driver's words."""
     detail: BaseException | None = exc
+    from sqlalchemy.exc import DBAPIError
+
     while detail is not None and not isinstance(detail, DBAPIError):
         detail = detail.__cause__
     reason = str(detail.orig) if isinstance(detail, DBAPIError) else str(exc)

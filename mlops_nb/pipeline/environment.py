@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,12 @@ KEY_PACKAGES = (
 
 
 def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
-    """Installed versions of ``names`` (missing packages are left out)."""
+    """Installed versions of ``names`` (missing packages are left out), read once per process."""
+    return dict(_versions(names))
+
+
+@cache
+def _versions(names: tuple[str, ...]) -> dict[str, str]:
     versions = {}
     for name in names:
         try:

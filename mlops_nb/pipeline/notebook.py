@@ -5,12 +5,11 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
+import json
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import nbformat
 
 from mlops_nb.errors import PipelineSpecError
 from mlops_nb.pipeline.params import ParamSpec, type_of_default
@@ -36,18 +35,40 @@ class Template:
         return digest.hexdigest()
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """Read a notebook file, translating nbformat errors."""
+def read_notebook(path: Path) -> dict[str, Any]:
+    """Read a notebook file as JSON (nbformat 4), translating errors.
+
+    Plain JSON, not nbformat: importing nbformat costs a second (its schema
+    validator), which a fully cached run must not pay.
+    """
     try:
-        return nbformat.read(path, as_version=4)
+        notebook = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PipelineSpecError(f"notebook {path} does not exist", path=path) from None
-    except Exception as exc:  # nbformat raises several unrelated types
+    except (OSError, ValueError) as exc:
         raise PipelineSpecError(
             f"notebook {path} cannot be read ({type(exc).__name__}: {exc}); "
             "is it a valid .ipynb file?",
             path=path,
         ) from exc
+    if (
+        not isinstance(notebook, dict)
+        or notebook.get("nbformat") != 4
+        or not isinstance(notebook.get("cells"), list)
+        or not all(isinstance(cell, dict) for cell in notebook["cells"])
+    ):
+        raise PipelineSpecError(
+            f"notebook {path} is not a version 4 notebook with a list of cells; open and save "
+            f"it in JupyterLab",
+            path=path,
+        )
+    return notebook
+
+
+def cell_source(cell: dict[str, Any]) -> str:
+    """A cell's source as one string (the file may store a list of lines)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def inspect_template(path: Path) -> Template:
@@ -57,12 +78,9 @@ def inspect_template(path: Path) -> Template:
     ``parameters``, more than one, or one that is not plain assignments.
     """
     notebook = read_notebook(path)
-    tagged = [
-        cell
-        for cell in notebook.cells
-        if PARAMETERS_TAG in cell.get("metadata", {}).get("tags", [])
-    ]
-    if len(tagged) != 1 or tagged[0].cell_type != "code":
+    cells = notebook["cells"]
+    tagged = [cell for cell in cells if PARAMETERS_TAG in cell.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1 or tagged[0].get("cell_type") != "code":
         found = "none" if not tagged else f"{len(tagged)}"
         raise PipelineSpecError(
             f"template {path} needs exactly one code cell tagged '{PARAMETERS_TAG}' "
@@ -70,8 +88,8 @@ def inspect_template(path: Path) -> Template:
             f"add the tag to the cell holding the parameter defaults",
             path=path,
         )
-    params = _parse_parameters(tagged[0].source, path)
-    code = tuple(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    params = _parse_parameters(cell_source(tagged[0]), path)
+    code = tuple(cell_source(cell) for cell in cells if cell.get("cell_type") == "code")
     return Template(path=path, params=params, code_cells=code)
 
 

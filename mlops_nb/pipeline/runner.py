@@ -12,7 +12,10 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +24,7 @@ from mlops_nb.artifacts import write_json
 from mlops_nb.config import Settings
 from mlops_nb.errors import MlopsNbError, ParameterError, RunError, StageFailedError
 from mlops_nb.pipeline import archive, report
+from mlops_nb.pipeline.cache import CacheIndex, Fingerprint, fingerprint, link_tree
 from mlops_nb.pipeline.environment import environment, git_state
 from mlops_nb.pipeline.kernels import FORK_SERVER_LOG, KERNEL_LOG, KernelPool, StageKernel
 from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM
@@ -118,6 +122,9 @@ class Runner:
         start_timeout: float = 120,
         fork: bool | None = None,
         preload: list[str] | None = None,
+        cache: bool = True,
+        force: Iterable[str] = (),
+        jobs: int = 1,
     ) -> None:
         """Set up a runner.
 
@@ -125,58 +132,134 @@ class Runner:
         imported ``preload`` (None: ``MLOPS_NB_FORK``, on by default; see
         :mod:`mlops_nb.pipeline.kernels`); ``preload`` None reads
         ``MLOPS_NB_PRELOAD`` or derives the list from the templates' imports.
+
+        ``cache`` reuses the result of a stage whose fingerprint matches an
+        earlier one (see :mod:`mlops_nb.pipeline.cache`); ``force`` names
+        stages to execute even so. ``jobs`` runs up to that many stages at once
+        where the DAG allows it.
         """
+        if jobs < 1:
+            raise ParameterError(f"--jobs must be at least 1, got {jobs}", param="jobs")
         self.settings = settings
         self.observer = observer or _Silent()
         self.kernel_name = kernel_name
         self.start_timeout = start_timeout
         self.fork = fork
         self.preload = preload
+        self.cache = cache
+        self.force = frozenset(force)
+        self.jobs = jobs
         self._kernels: KernelPool | None = None
+        self._plan: RunPlan | None = None
+        self._lock = threading.RLock()
+        self._interrupted = threading.Event()
+        self._resume: dict[str, Any] | None = None
 
-    def run(self, plan: RunPlan) -> dict[str, Any]:
+    def run(self, plan: RunPlan, resume: dict[str, Any] | None = None) -> dict[str, Any]:
         """Execute every stage of ``plan``; return the final run record.
+
+        With ``resume`` (the record of an earlier run of the same plan), its
+        succeeded stages whose fingerprint still matches are reused, even with
+        the cache off, and the new run records ``resumed_from``.
 
         Raises :class:`StageFailedError` (after recording the failure) when a
         stage fails; ``KeyboardInterrupt`` marks the run interrupted.
         """
+        unknown = sorted(self.force - {stage.name for stage in plan.stages})
+        if unknown:
+            raise ParameterError(
+                f"--force {', '.join(unknown)}: no such stage in this run; its stages are: "
+                f"{', '.join(stage.name for stage in plan.stages)}",
+                param="force",
+            )
+        self._plan, self._resume = plan, resume
         run_dir, record = self._start(plan)
-        total = len(plan.stages)
+        if resume is not None:
+            record["resumed_from"] = resume["id"]
         try:
-            self._kernels = self._open_kernels(plan, run_dir)
-            for index, stage in enumerate(plan.stages):
-                self._run_stage(run_dir, record, stage, plan.params, index, total)
+            self._schedule(run_dir, record, plan)
         except StageFailedError as exc:
             self._finish(run_dir, record, "failed", error=exc)
             raise
         except KeyboardInterrupt:
+            self._interrupted.set()
             self._finish(run_dir, record, "interrupted")
             raise
         except BaseException as exc:
             self._finish(run_dir, record, "failed", error=exc)
             raise
         finally:
-            if self._kernels is not None:
-                self._kernels.close()  # the fork server and any kernel left
-                self._kernels = None
+            self._close_kernels()
         self._finish(run_dir, record, "succeeded")
         return record
 
-    def _open_kernels(self, plan: RunPlan, run_dir: Path) -> KernelPool:
-        return KernelPool.open(
-            [stage.notebook for stage in plan.stages],
-            cwd=self.settings.root,
-            kernel_name=self.kernel_name,
-            start_timeout=self.start_timeout,
-            fork=self.fork,
-            preload=self.preload,
-            log_path=run_dir / FORK_SERVER_LOG,
-        )
+    def _schedule(self, run_dir: Path, record: dict[str, Any], plan: RunPlan) -> None:
+        """Run the stages in order, or up to ``jobs`` at once where the DAG allows."""
+        total = len(plan.stages)
+        if self.jobs == 1:
+            for index, stage in enumerate(plan.stages):
+                self._run_stage(run_dir, record, stage, plan.params, index, total)
+            return
+        index_of = {stage.name: i for i, stage in enumerate(plan.stages)}
+        waiting = list(plan.stages)
+        done: set[str] = set()
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(self.jobs, thread_name_prefix="stage") as pool:
+            running: dict[Future[None], StageSpec] = {}
+            try:
+                while waiting or running:
+                    ready = [s for s in waiting if set(s.needs) <= done]
+                    while failure is None and ready and len(running) < self.jobs:
+                        stage = ready.pop(0)
+                        waiting.remove(stage)
+                        args = (run_dir, record, stage, plan.params, index_of[stage.name], total)
+                        running[pool.submit(self._run_stage, *args)] = stage
+                    if not running:
+                        break
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        stage = running.pop(future)
+                        error = future.exception()
+                        if error is None:
+                            done.add(stage.name)
+                        elif failure is None:
+                            failure = error
+            except KeyboardInterrupt:
+                self._interrupted.set()
+                self._close_kernels()  # running stages end as their kernels go
+                raise
+        if failure is not None:
+            raise failure
+
+    def _kernel_pool(self) -> KernelPool:
+        """The run's kernel pool, opened when the first stage has to execute."""
+        with self._lock:
+            if self._kernels is None:
+                assert self._plan is not None
+                stages = self._plan.stages
+                run_dir = self.settings.runs_dir / self._run_id
+                self._kernels = KernelPool.open(
+                    [stage.notebook for stage in stages],
+                    cwd=self.settings.root,
+                    kernel_name=self.kernel_name,
+                    start_timeout=self.start_timeout,
+                    fork=self.fork,
+                    preload=self.preload,
+                    log_path=run_dir / FORK_SERVER_LOG,
+                )
+            return self._kernels
+
+    def _close_kernels(self) -> None:
+        with self._lock:
+            kernels, self._kernels = self._kernels, None
+        if kernels is not None:
+            kernels.close()  # the fork server and any kernel left
 
     def _start(self, plan: RunPlan) -> tuple[Path, dict[str, Any]]:
         run_id = archive.new_run_id()
         run_dir = self.settings.runs_dir / run_id
         run_dir.mkdir(parents=True)
+        self._run_id = run_id
         record = _new_record(run_id, run_dir, plan, self.settings)
         self._save(run_dir, record)
         self.observer.run_started(record)
@@ -193,28 +276,75 @@ class Runner:
     ) -> None:
         entry = record["stages"][index]
         stage_dir = run_dir / entry["dir"]
-        stage_dir.mkdir()
-        entry.update(status="running", started_at=archive.utc_now())
-        self._save(run_dir, record)
-        self.observer.stage_started(entry, index, total)
+        with self._lock:
+            entry.update(status="running", started_at=archive.utc_now())
+            self._save(run_dir, record)
+            self.observer.stage_started(entry, index, total)
         started = time.perf_counter()
         timing: dict[str, Any] = {"kernel_seconds": None, "execute_seconds": None}
         try:
-            self._execute(stage, stage_dir, params.per_stage[stage.name], timing)
-            entry["status"] = "succeeded"
+            fprint = self._fingerprint(run_dir, record, stage, params.per_stage[stage.name])
+            entry["fingerprint"] = fprint.digest
+            if fprint.reason:
+                entry["cache_note"] = f"not cacheable: {fprint.reason}"
+            source = self._reusable(stage, fprint)
+            if source is not None:
+                link_tree(source, stage_dir)
+                entry.update(status="succeeded", cached=True, cached_from=source.parent.name)
+            else:
+                stage_dir.mkdir()
+                self._execute(stage, stage_dir, params.per_stage[stage.name], timing)
+                entry["status"] = "succeeded"
+                if fprint.digest is not None:
+                    CacheIndex(self.settings).store(fprint.digest, self._run_id, entry["dir"])
         except StageFailedError as exc:
-            entry.update(status="failed", error=_error_dict(exc))
-            raise
+            interrupted = self._interrupted.is_set()
+            entry.update(status="interrupted" if interrupted else "failed", error=_error_dict(exc))
+            raise KeyboardInterrupt if interrupted else exc from None
         except KeyboardInterrupt:
             entry["status"] = "interrupted"
             raise
+        except BaseException as exc:
+            entry.update(status="failed", error=_error_dict(exc))
+            raise
         finally:
-            entry["seconds"] = round(time.perf_counter() - started, 3)
-            entry.update(timing)  # waiting for the kernel vs running the cells
-            _collect_stage(stage_dir, entry, record)
-            self._save(run_dir, record)
-            track_stage(self.settings, record, entry, stage_dir)
-            self.observer.stage_finished(entry, index, total)
+            with self._lock:
+                entry["seconds"] = round(time.perf_counter() - started, 3)
+                if not entry["cached"]:
+                    entry.update(timing)  # waiting for the kernel vs running the cells
+                _collect_stage(stage_dir, entry, record)
+                self._save(run_dir, record)
+                if stage_dir.is_dir():
+                    track_stage(self.settings, record, entry, stage_dir)
+                self.observer.stage_finished(entry, index, total)
+
+    def _fingerprint(
+        self, run_dir: Path, record: dict[str, Any], stage: StageSpec, params: dict[str, Any]
+    ) -> Fingerprint:
+        """The stage's fingerprint over its code, params, files and every ancestor's outputs."""
+        assert self._plan is not None
+        pipeline = self._plan.pipeline
+        ancestors = pipeline.ancestors(stage.name) - {stage.name}
+        dirs = {entry["name"]: entry["dir"] for entry in record["stages"]}
+        upstream = {}
+        for name in sorted(ancestors):
+            manifest = run_dir / dirs.get(name, "") / MANIFEST
+            upstream[name] = json.loads(manifest.read_text()) if manifest.is_file() else {}
+        return fingerprint(stage, params, pipeline.param_specs(), upstream, self.settings.root)
+
+    def _reusable(self, stage: StageSpec, fprint: Fingerprint) -> Path | None:
+        """An earlier stage folder holding this stage's result, if it may be reused."""
+        if fprint.digest is None or stage.name in self.force:
+            return None
+        if self._resume is not None:
+            old = next((s for s in self._resume["stages"] if s["name"] == stage.name), None)
+            if old and old["status"] == "succeeded" and old.get("fingerprint") == fprint.digest:
+                folder = Path(self._resume["run_dir"]) / old["dir"]
+                if (folder / MANIFEST).is_file():
+                    return folder
+        if not self.cache:
+            return None
+        return CacheIndex(self.settings).lookup(fprint.digest)
 
     def _execute(
         self,
@@ -227,8 +357,7 @@ class Runner:
         from papermill.exceptions import PapermillExecutionError
 
         output = stage_dir / EXECUTED
-        kernels = self._kernels or KernelPool(self.kernel_name, self.start_timeout)
-        kernel = kernels.kernel(stage_dir)
+        kernel = self._kernel_pool().kernel(stage_dir)
 
         def execute(km: Any, start_timeout: float, hooks: dict[str, Any]) -> None:
             papermill.execute_notebook(
@@ -268,6 +397,8 @@ class Runner:
         for entry in record["stages"]:
             if entry["status"] == "pending":
                 entry["status"] = "skipped"
+            elif entry["status"] == "running":  # a parallel stage cut short
+                entry["status"] = "interrupted" if status == "interrupted" else "failed"
         record.update(status=status, finished_at=archive.utc_now())
         record["seconds"] = round(sum(s["seconds"] or 0 for s in record["stages"]), 3)
         if error is not None:
@@ -275,8 +406,9 @@ class Runner:
         self._save(run_dir, record)
 
     def _save(self, run_dir: Path, record: dict[str, Any]) -> None:
-        write_json(run_dir / archive.RUN_FILE, record)
-        report.write_index(run_dir, record)
+        with self._lock:
+            write_json(run_dir / archive.RUN_FILE, record)
+            report.write_index(run_dir, record)
 
 
 def _new_record(run_id: str, run_dir: Path, plan: RunPlan, settings: Settings) -> dict[str, Any]:
@@ -289,6 +421,10 @@ def _new_record(run_id: str, run_dir: Path, plan: RunPlan, settings: Settings) -
             "status": "pending",
             "seconds": None,
             "cached": False,
+            "cached_from": None,
+            "fingerprint": None,
+            "kernel_seconds": None,
+            "execute_seconds": None,
             "started_at": None,
             "params": plan.params.per_stage[stage.name],
             "metrics": {},
@@ -310,6 +446,7 @@ def _new_record(run_id: str, run_dir: Path, plan: RunPlan, settings: Settings) -
         "until": plan.until,
         "overrides": plan.overrides,
         "trigger": plan.trigger,
+        "resumed_from": None,
         "params": plan.params.values,
         "stages": stages,
         "metrics": {},

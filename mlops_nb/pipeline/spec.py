@@ -67,10 +67,11 @@ class PipelineSpec:
         """The stages to run: all, or ``until`` and the stages it depends on."""
         if until is None:
             return list(self.stages)
-        wanted = self._ancestors(self.stage(until).name)
+        wanted = self.ancestors(self.stage(until).name)
         return [stage for stage in self.stages if stage.name in wanted]
 
-    def _ancestors(self, name: str) -> set[str]:
+    def ancestors(self, name: str) -> set[str]:
+        """``name`` and every stage it needs, directly or not."""
         seen: set[str] = set()
         todo = [name]
         while todo:
