@@ -53,10 +53,11 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
 
 
 class ConsoleObserver:
-    """Draws one line per stage, with a spinner while it runs."""
+    """Draws one line per finished stage, and a spinner naming the stages running."""
 
     def __init__(self) -> None:
         self._status: Any = None
+        self._running: dict[str, str] = {}
 
     def run_started(self, record: dict[str, Any]) -> None:
         console.print(
@@ -66,18 +67,31 @@ class ConsoleObserver:
         )
 
     def stage_started(self, stage: dict[str, Any], index: int, total: int) -> None:
-        self._status = console.status(f"[{index + 1}/{total}] {stage['name']} …")
-        self._status.start()
+        self._running[stage["name"]] = f"[{index + 1}/{total}] {stage['name']}"
+        self._spin()
 
     def stage_finished(self, stage: dict[str, Any], index: int, total: int) -> None:
+        self._running.pop(stage["name"], None)
         if self._status is not None:
             self._status.stop()
+            self._status = None
         mark = _MARKS.get(stage["status"], "?")
-        cached = " (cached)" if stage.get("cached") else ""
+        cached = f" (cached from {stage['cached_from']})" if stage.get("cached") else ""
         console.print(
             f"  {mark} [{index + 1}/{total}] {stage['name']:<12} "
             f"{stage['seconds'] or 0:6.1f} s{cached}"
         )
+        self._spin()
+
+    def _spin(self) -> None:
+        if not self._running:
+            return
+        text = ", ".join(self._running.values()) + " …"
+        if self._status is None:
+            self._status = console.status(text)
+            self._status.start()
+        else:
+            self._status.update(text)
 
 
 @app.command()
@@ -87,18 +101,83 @@ def run(
     ] = None,
     param: Annotated[list[str] | None, typer.Option("-p", "--param", help="NAME=VALUE")] = None,
     until: Annotated[str | None, typer.Option(help="Stop after this stage.")] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Execute every stage, reusing nothing.")
+    ] = False,
+    force: Annotated[
+        list[str] | None, typer.Option("--force", help="Execute this stage even if cached.")
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(help="Re-run a failed or interrupted run: its finished stages are reused."),
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Stages run at once.")] = 1,
 ) -> None:
     """Run a pipeline: every stage's template executed by papermill into a new run folder."""
     from mlops_nb.pipeline.report import INDEX
     from mlops_nb.pipeline.runner import Runner, plan_run
 
     settings = load_settings()
-    plan = plan_run(settings, pipeline, parse_overrides(param or []), until)
-    record = Runner(settings, ConsoleObserver()).run(plan)
+    previous = None
+    if resume is not None:
+        if pipeline or param or until:
+            raise ParameterError(
+                "--resume repeats the earlier run exactly: give no pipeline, -p or --until with it",
+                param="resume",
+            )
+        previous = archive.read_run(archive.find_run(settings.runs_dir, resume))
+        if previous["status"] == "succeeded":
+            raise ParameterError(
+                f"run {previous['id']} succeeded: there is nothing to resume "
+                f"(mlops-nb run {previous['pipeline']} starts a new run)",
+                param="resume",
+            )
+        plan = plan_run(
+            settings,
+            previous["pipeline"],
+            previous.get("overrides") or {},
+            previous.get("until"),
+            previous.get("trigger"),
+        )
+    else:
+        plan = plan_run(settings, pipeline, parse_overrides(param or []), until)
+    runner = Runner(settings, ConsoleObserver(), cache=not no_cache, force=force or (), jobs=jobs)
+    record = runner.run(plan, resume=previous)
     index = Path(record["run_dir"]) / INDEX
+    cached = sum(bool(s.get("cached")) for s in record["stages"])
+    reused = f", {cached} of {len(record['stages'])} stages cached" if cached else ""
     console.print(
-        f"[green]succeeded[/] in {record['seconds']:.1f} s — report: {index}", soft_wrap=True
+        f"[green]succeeded[/] in {record['seconds']:.1f} s{reused} — report: {index}",
+        soft_wrap=True,
     )
+    _print_outcome(record)
+
+
+_DECISION_STYLE = {"ok": "green", "drift": "yellow", "degraded": "red"}
+
+
+def _print_outcome(record: dict[str, Any]) -> None:
+    """Print what a run decided (the monitor's decision and any retraining)."""
+    decision = record.get("decision")
+    if decision is not None:
+        style = _DECISION_STYLE.get(str(decision), "bold")
+        reason = record.get("decision_reason") or ""
+        console.print(f"decision: [{style}]{decision}[/] {reason}", soft_wrap=True)
+    retraining = record.get("retraining")
+    if retraining:
+        console.print(f"retraining: {retraining.get('summary', retraining)}", soft_wrap=True)
+
+
+@app.command()
+def new(
+    path: Annotated[Path, typer.Argument(help="The new project's folder (new or empty).")],
+) -> None:
+    """Create a project from the demo: pipeline.yaml, templates, contracts, CI workflow."""
+    from mlops_nb.scaffold import new_project
+
+    project = new_project(path)
+    console.print(f"created [bold]{project.path}[/] ({len(project.files)} files)", soft_wrap=True)
+    console.print(f"next: cd {project.path} && mlops-nb run train", soft_wrap=True)
 
 
 @app.command()
@@ -162,7 +241,33 @@ def runs_show(
     console.print(table)
     if record.get("error"):
         _print_error(record["error"]["message"])
+    _print_outcome(record)
     console.print(f"report: {record['report']}")
+
+
+@runs_app.command("compare")
+def runs_compare(
+    run_a: Annotated[str, typer.Argument(help="A run id, a unique prefix, or 'latest'.")],
+    run_b: Annotated[str, typer.Argument(help="The run to compare with RUN_A (deltas are B - A).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Show equal rows too.")] = False,
+) -> None:
+    """Compare two runs: params, metrics, stages, data versions, commit, packages, model."""
+    from mlops_nb.pipeline.compare import compare_runs
+
+    runs_dir = load_settings().runs_dir
+    a, b = (archive.read_run(archive.find_run(runs_dir, r)) for r in (run_a, run_b))
+    diff = compare_runs(a, b)
+    if as_json:
+        print(json.dumps(diff.to_dict(include_equal=show_all), indent=2, default=str))
+        return
+    for label, record in (("A", a), ("B", b)):
+        console.print(
+            f"{label}: [bold]{record['id']}[/] ({record['pipeline']}, {record['status']})",
+            soft_wrap=True,
+        )
+    for renderable in diff.rich_tables(include_equal=show_all):
+        console.print(renderable)
 
 
 def _fmt(value: Any) -> str:
@@ -174,7 +279,18 @@ def _with_paths(record: dict[str, Any], folder: Path) -> dict[str, Any]:
 
 
 def _summary(record: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "pipeline", "status", "started_at", "seconds", "metrics", "run_dir")
+    keys = (
+        "id",
+        "pipeline",
+        "status",
+        "started_at",
+        "seconds",
+        "metrics",
+        "decision",
+        "trigger",
+        "resumed_from",
+        "run_dir",
+    )
     return {k: record.get(k) for k in keys}
 
 
@@ -190,7 +306,11 @@ def main() -> None:
     """Entry point: turns every mlops-nb error into a message and an exit code."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if code == 130:  # typer turns KeyboardInterrupt into an exit code in this mode
+            raise KeyboardInterrupt
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except StageFailedError as exc:
         _print_error(str(exc))
         sys.exit(1)
