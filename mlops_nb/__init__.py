@@ -22,6 +22,7 @@ _EXPORTS = {
     "DataSourceError": "mlops_nb.errors",
     "DataValidationError": "mlops_nb.errors",
     "DriftDetector": "mlops_nb.monitoring",
+    "DriftExplorer": "mlops_nb.widgets",
     "DriftReport": "mlops_nb.monitoring",
     "MlopsNbError": "mlops_nb.errors",
     "ModelNotFoundError": "mlops_nb.errors",
@@ -35,7 +36,10 @@ _EXPORTS = {
     "PreparationError": "mlops_nb.errors",
     "ReferenceProfile": "mlops_nb.monitoring",
     "Registry": "mlops_nb.registry",
+    "RegistryBrowser": "mlops_nb.widgets",
     "RegistryError": "mlops_nb.errors",
+    "RunBrowser": "mlops_nb.widgets",
+    "RunDiff": "mlops_nb.pipeline.compare",
     "RunError": "mlops_nb.errors",
     "RunNotFoundError": "mlops_nb.errors",
     "Settings": "mlops_nb.config",
@@ -49,6 +53,7 @@ _EXPORTS = {
     "build_feature_pipeline": "mlops_nb.features",
     "cleanse": "mlops_nb.prep",
     "compare_models": "mlops_nb.modeling",
+    "compare_runs": "mlops_nb.pipeline.compare",
     "contract_summary": "mlops_nb.validation",
     "decide_promotion": "mlops_nb.registry",
     "drift_figure": "mlops_nb.monitoring",
@@ -74,6 +79,7 @@ _EXPORTS = {
     "performance_check": "mlops_nb.monitoring",
     "predict_file": "mlops_nb.serving",
     "prediction_scores": "mlops_nb.monitoring.loop",
+    "previous_run": "mlops_nb.pipeline.compare",
     "primary_metric": "mlops_nb.modeling",
     "profile": "mlops_nb.data",
     "read_inference_log": "mlops_nb.serving",
@@ -104,6 +110,7 @@ __all__ = [
     "DataSourceError",
     "DataValidationError",
     "DriftDetector",
+    "DriftExplorer",
     "DriftReport",
     "MlopsNbError",
     "ModelNotFoundError",
@@ -115,7 +122,10 @@ __all__ = [
     "PreparationError",
     "ReferenceProfile",
     "Registry",
+    "RegistryBrowser",
     "RegistryError",
+    "RunBrowser",
+    "RunDiff",
     "RunError",
     "RunNotFoundError",
     "Settings",
@@ -130,6 +140,7 @@ __all__ = [
     "build_feature_pipeline",
     "cleanse",
     "compare_models",
+    "compare_runs",
     "contract_summary",
     "decide_promotion",
     "drift_figure",
@@ -155,6 +166,7 @@ __all__ = [
     "performance_check",
     "predict_file",
     "prediction_scores",
+    "previous_run",
     "primary_metric",
     "profile",
     "read_inference_log",
@@ -244,6 +256,7 @@ if TYPE_CHECKING:
         retraining_outcome,
         training_contract,
     )
+    from mlops_nb.pipeline.compare import RunDiff, compare_runs, previous_run
     from mlops_nb.pipeline.runner import run_pipeline
     from mlops_nb.prep import before_after, cleanse, split, standardize
     from mlops_nb.registry import Registry, decide_promotion, parse_model_ref
@@ -271,3 +284,4 @@ if TYPE_CHECKING:
         save_contract,
         validate,
     )
+    from mlops_nb.widgets import DriftExplorer, RegistryBrowser, RunBrowser

@@ -1,20 +1,49 @@
-"""The run report: each executed notebook as HTML, and the run's ``index.html``."""
+"""The run report: each executed notebook as HTML, and the run's ``index.html``.
+
+``index.html`` is static HTML (no JavaScript), rewritten at every state change of
+a run, so it must stay cheap: it reads the run's record, the small decision files
+of its stages and the previous run's ``run.json`` (once per write), and nothing
+that is missing or damaged can stop it from being written.
+
+It shows the stage timeline (a bar per stage proportional to its seconds,
+cached stages marked), the headline metrics, links to each stage's report and
+executed notebook, the model version registered and the gate's alias decision,
+a monitor run's decision and retraining, the run that triggered this one, and
+what changed in params and metrics since the previous run of the same pipeline.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
-import nbformat
 
 from mlops_nb.artifacts import ArtifactError
+from mlops_nb.pipeline import compare
 from mlops_nb.pipeline.archive import INDEX
+
+__all__ = ["INDEX", "STAGE_REPORT", "export_html", "write_index"]
 
 log = logging.getLogger(__name__)
 STAGE_REPORT = "report.html"
+DECISION_FILE = "decision.json"
+HEADLINE = re.compile(
+    r"(accuracy|f1|f1_macro|roc_auc|log_loss|rmse|mae|r2|cv_\w+|current_\w+"
+    r"|drift_share|drifted_features|dataset_drift|decision)"
+)
+"""Metric names (after ``stage.``) shown as the run's headline."""
+MAX_HEADLINE = 12
+MIN_BAR = 0.4  # percent: a stage of a few milliseconds still shows a sliver
+MAX_REMEMBERED = 256
+_PREVIOUS: dict[tuple[str, str], str] = {}  # (runs dir, run id) → previous run id
 
 
 @cache
@@ -32,6 +61,8 @@ def export_html(notebook_path: Path, target: Path) -> Path | None:
     A notebook that cannot be exported (e.g. a kernel died before it was saved)
     is logged and skipped: the report links the notebook instead.
     """
+    import nbformat  # a second to import: only when a stage was executed
+
     try:
         notebook = nbformat.read(notebook_path, as_version=4)
         body, _ = _exporter().from_notebook_node(notebook)
@@ -47,21 +78,33 @@ def _environment() -> jinja2.Environment:
     loader = jinja2.PackageLoader("mlops_nb.pipeline", "templates")
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["number"] = _number
+    env.filters["signed"] = compare.format_delta
+    env.filters["percent"] = compare.format_relative
     return env
 
 
 def _number(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    return compare.format_value(value)
 
 
 def write_index(run_dir: Path, record: dict[str, Any]) -> Path:
-    """Write the run's ``index.html`` from its manifest."""
+    """Write the run's ``index.html`` from its manifest.
+
+    Args:
+        run_dir: The run folder (``outputs/runs/<id>``).
+        record: The run's manifest, as in ``run.json``.
+
+    Returns:
+        The path of ``index.html``.
+
+    Raises:
+        ArtifactError: The report template cannot be rendered.
+    """
+    run_dir = Path(run_dir)
+    view = build_view(run_dir, record)
     try:
-        longest = max((s.get("seconds") or 0 for s in record.get("stages", [])), default=0)
         template = _environment().get_template("index.html.j2")
-        html = template.render(run=record, longest=longest or 1)
+        html = template.render(**view)
     except jinja2.TemplateError as exc:
         raise ArtifactError(f"cannot render the report of {run_dir}: {exc}") from exc
     target = run_dir / INDEX
@@ -69,3 +112,267 @@ def write_index(run_dir: Path, record: dict[str, Any]) -> Path:
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(target)
     return target
+
+
+def build_view(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything the report shows, as plain values (the template only formats them)."""
+    run_id = str(record.get("id") or run_dir.name)
+    record = {**record, "id": run_id}
+    comparison = _comparison(run_dir, record)
+    return {
+        "run": _summary(record),
+        "stages": _timeline(record),
+        "headline": _headline(record, comparison),
+        "metrics": [(k, v) for k, v in _mapping(record.get("metrics")).items()],
+        "model": _model(run_dir, record),
+        "monitor": _monitor(record),
+        "trigger": _trigger(record),
+        "comparison": comparison,
+        "data_versions": list(_mapping(record.get("data_versions")).items()),
+        "params": [(k, _text(v)) for k, v in _mapping(record.get("params")).items()],
+        "packages": list(_mapping(_mapping(record.get("environment")).get("packages")).items()),
+    }
+
+
+def run_href(run_id: Any) -> str:
+    """The relative link from one run's index.html to another's."""
+    return f"../{quote(str(run_id))}/{INDEX}"
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    return compare.format_value(value)
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _summary(record: Mapping[str, Any]) -> dict[str, Any]:
+    git = _mapping(record.get("git"))
+    environment = _mapping(record.get("environment"))
+    error = _mapping(record.get("error"))
+    return {
+        "id": record["id"],
+        "pipeline": str(record.get("pipeline") or "?"),
+        "status": str(record.get("status") or "unknown"),
+        "started_at": record.get("started_at") or "",
+        "finished_at": record.get("finished_at"),
+        "seconds": _float(record.get("seconds")),
+        "until": record.get("until"),
+        "resumed_from": record.get("resumed_from"),
+        "resumed_href": run_href(record["resumed_from"]) if record.get("resumed_from") else None,
+        "commit": str(git.get("commit") or "")[:12] or None,
+        "dirty": bool(git.get("dirty")),
+        "python": environment.get("python"),
+        "error": error.get("message") if error else None,
+    }
+
+
+def _timeline(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per stage, with its bar's offset and width in percent of the run's span.
+
+    Offsets come from the stages' start times when they are known (stages may
+    run in parallel), else stages are laid end to end.
+    """
+    stages = compare.stage_entries(record)
+    spans = _spans(record, stages)
+    total = max((start + spent for start, spent in spans), default=0.0) or 1.0
+    rows = []
+    for index, (stage, (start, spent)) in enumerate(zip(stages, spans, strict=True), start=1):
+        cached_from = stage.get("cached_from")
+        width = max(spent / total * 100, MIN_BAR) if spent else 0.0
+        error = _mapping(stage.get("error"))
+        rows.append(
+            {
+                "index": index,
+                "name": stage["name"],
+                "notebook": stage.get("notebook") or "",
+                "status": str(stage.get("status") or "pending"),
+                "seconds": _float(stage.get("seconds")),
+                "kernel_seconds": _float(stage.get("kernel_seconds")),
+                "execute_seconds": _float(stage.get("execute_seconds")),
+                "cached": bool(stage.get("cached")),
+                "cached_from": cached_from,
+                "cached_href": run_href(cached_from) if cached_from else None,
+                "offset": round(max(0.0, min(start / total * 100, 100 - width)), 2),
+                "width": round(width, 2),
+                "metrics": [(k, v) for k, v in _mapping(stage.get("metrics")).items()],
+                "report": stage.get("report"),
+                "executed": stage.get("executed"),
+                "error": error.get("message") if error else None,
+            }
+        )
+    return rows
+
+
+def _spans(record: Mapping[str, Any], stages: list[Mapping[str, Any]]) -> list[tuple[float, float]]:
+    """(start, seconds) of each stage, from the run's start."""
+    seconds = [_float(stage.get("seconds")) or 0.0 for stage in stages]
+    origin = _time(record.get("started_at"))
+    starts = [_time(stage.get("started_at")) for stage in stages]
+    ran = [t for t, spent in zip(starts, seconds, strict=True) if spent and t is not None]
+    if origin is not None and len(ran) == sum(1 for spent in seconds if spent):
+        return [
+            ((t - origin) if t is not None and spent else 0.0, spent)
+            for t, spent in zip(starts, seconds, strict=True)
+        ]
+    spans, offset = [], 0.0
+    for spent in seconds:
+        spans.append((offset, spent))
+        offset += spent
+    return spans
+
+
+def _time(value: Any) -> float | None:
+    """Seconds since the epoch of an ISO time (``...Z``), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _headline(record: Mapping[str, Any], comparison: Mapping[str, Any]) -> list[dict[str, Any]]:
+    metrics = _mapping(record.get("metrics"))
+    keys = [k for k in metrics if HEADLINE.fullmatch(k.rpartition(".")[2])]
+    if not keys:  # no known quality metric: the last stage that logged any
+        for stage in reversed(compare.stage_entries(record)):
+            logged = _mapping(stage.get("metrics"))
+            if logged:
+                keys = [f"{stage['name']}.{k}" for k in logged if f"{stage['name']}.{k}" in metrics]
+                break
+    deltas = {}
+    if comparison.get("diff") is not None:
+        deltas = {d.key: d for d in comparison["diff"].metrics}
+    rows = []
+    for key in keys[:MAX_HEADLINE]:
+        difference = deltas.get(key)
+        rows.append(
+            {
+                "key": key,
+                "value": metrics[key],
+                "delta": compare.format_delta(difference.delta)
+                if difference and difference.differs
+                else "",
+                "changed": bool(difference and difference.differs),
+            }
+        )
+    return rows
+
+
+def _model(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The version registered and the gate's decision (``NN_evaluate/decision.json``)."""
+    registered = compare.registered_model(record)
+    gate = _gate_decision(run_dir, record)
+    if not registered and gate is None:
+        return None
+    name, version = registered.get("model"), registered.get("version")
+    return {
+        "ref": f"{name}:{version}" if registered else None,
+        "promoted": registered.get("promoted"),
+        "gate": gate,
+    }
+
+
+def _gate_decision(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    for stage in compare.stage_entries(record):
+        artifact = _mapping(_mapping(stage.get("artifacts")).get("decision"))
+        file = artifact.get("file") or DECISION_FILE
+        folder = stage.get("dir")
+        if not artifact or not isinstance(folder, str) or not isinstance(file, str):
+            continue
+        try:
+            decision = json.loads((run_dir / folder / file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.debug("no gate decision in %s: %s", folder, exc)
+            continue
+        if isinstance(decision, dict) and "promote" in decision:
+            return {
+                "stage": stage["name"],
+                "promote": bool(decision.get("promote")),
+                "reason": decision.get("reason"),
+                "alias": decision.get("alias"),
+                "metric": decision.get("metric"),
+                "challenger": _float(decision.get("challenger")),
+                "champion": _float(decision.get("champion")),
+                "champion_version": decision.get("champion_version"),
+                "margin": _float(decision.get("margin")),
+                "href": f"{quote(folder)}/{quote(file)}",
+            }
+    return None
+
+
+def _monitor(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    if record.get("decision") is None and not record.get("retraining"):
+        return None
+    retraining = record.get("retraining")
+    summary, run = None, None
+    if isinstance(retraining, Mapping):
+        summary = retraining.get("summary") or retraining.get("status")
+        run = retraining.get("run")
+    elif retraining is not None:
+        summary = _text(retraining)
+    return {
+        "decision": record.get("decision"),
+        "reason": record.get("decision_reason"),
+        "model": record.get("monitored_model"),
+        "retraining": summary,
+        "retraining_run": run,
+        "retraining_href": run_href(run) if run else None,
+    }
+
+
+def _trigger(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    trigger = record.get("trigger")
+    if not trigger:
+        return None
+    if not isinstance(trigger, Mapping):
+        return {"run": None, "href": None, "details": [("trigger", _text(trigger))]}
+    run = trigger.get("run")
+    details = [(str(k), _text(v)) for k, v in trigger.items() if k != "run"]
+    return {"run": run, "href": run_href(run) if run else None, "details": details}
+
+
+def _comparison(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any]:
+    """The params and metrics differences against the previous run of the pipeline."""
+    out: dict[str, Any] = {
+        "previous": None,
+        "status": None,
+        "href": None,
+        "diff": None,
+        "params": [],
+        "metrics": [],
+        "error": None,
+    }
+    runs_dir = run_dir.parent
+    key = (str(runs_dir), str(record["id"]))
+    try:
+        found = compare.find_previous(
+            runs_dir, key[1], record.get("pipeline"), start=_PREVIOUS.get(key)
+        )
+        if found is None:
+            return out
+        previous_id, previous = found
+        if len(_PREVIOUS) > MAX_REMEMBERED:
+            _PREVIOUS.clear()
+        _PREVIOUS[key] = previous_id
+        diff = compare.compare_runs(previous, record)
+        out.update(
+            previous=previous_id,
+            status=previous.get("status"),
+            href=run_href(previous_id),
+            diff=diff,
+            params=[*diff.section("params"), *diff.section("stage_params")],
+            metrics=diff.section("metrics"),
+        )
+    except Exception as exc:  # a damaged previous run must never break the report
+        log.warning("could not compare run %s with the previous one: %s", record["id"], exc)
+        out.update(previous=None, diff=None, params=[], metrics=[], error=str(exc))
+    return out
