@@ -23,8 +23,13 @@ def free_port() -> int:
 
 def test_predict_scores_a_file_and_reports_invalid_rows(project, tmp_path):  # noqa: F811
     pd.DataFrame({"x": [0.5, 2.5, None]}).to_csv(tmp_path / "in.csv", index=False)
-    done = cli("predict", "toy@production", str(tmp_path / "in.csv"), str(tmp_path / "out.csv"),
-               cwd=project.root)
+    done = cli(
+        "predict",
+        "toy@production",
+        str(tmp_path / "in.csv"),
+        str(tmp_path / "out.csv"),
+        cwd=project.root,
+    )
     assert done.returncode == 0, done.stderr
     scored = pd.read_csv(tmp_path / "out.csv")
     assert list(scored["prediction"]) == [0, 1]
@@ -35,7 +40,10 @@ def test_serve_answers_valid_and_refuses_invalid_requests(project):  # noqa: F81
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "mlops_nb", "serve", "toy@production", "--port", str(port)],
-        cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=project.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
