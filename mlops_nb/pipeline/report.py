@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
@@ -53,6 +54,25 @@ def _exporter() -> Any:
     exporter = HTMLExporter(template_name="lab")
     exporter.embed_images = True
     return exporter
+
+
+def warm_up() -> threading.Thread:
+    """Import nbconvert and build the exporter on a background thread.
+
+    The import takes one to two seconds; started when the first stage starts,
+    it overlaps that stage's kernel (another process) instead of delaying the
+    stage's report.
+    """
+
+    def build() -> None:
+        try:
+            _exporter()
+        except Exception as exc:  # export_html will report it for the stage
+            log.debug("could not prepare the HTML exporter: %s", exc)
+
+    thread = threading.Thread(target=build, name="report-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def export_html(notebook_path: Path, target: Path) -> Path | None:

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -238,6 +239,8 @@ class Runner:
                 assert self._plan is not None
                 stages = self._plan.stages
                 run_dir = self.settings.runs_dir / self._run_id
+                _skip_iri_grammars()
+                report.warm_up()  # nbconvert's import overlaps the first stage
                 self._kernels = KernelPool.open(
                     [stage.notebook for stage in stages],
                     cwd=self.settings.root,
@@ -353,11 +356,12 @@ class Runner:
         params: dict[str, Any],
         timing: dict[str, Any] | None = None,
     ) -> None:
+        pool = self._kernel_pool()  # first: the fork server preloads while papermill imports
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
         output = stage_dir / EXECUTED
-        kernel = self._kernel_pool().kernel(stage_dir)
+        kernel = pool.kernel(stage_dir)
 
         def execute(km: Any, start_timeout: float, hooks: dict[str, Any]) -> None:
             papermill.execute_notebook(
@@ -409,6 +413,19 @@ class Runner:
         with self._lock:
             write_json(run_dir / archive.RUN_FILE, record)
             report.write_index(run_dir, record)
+
+
+def _skip_iri_grammars() -> None:
+    """Keep jsonschema from loading its optional ``rfc3987_syntax`` format checker.
+
+    papermill imports nbformat, whose validator imports jsonschema, which builds
+    38 parser grammars for IRI formats (about a second) if that package is
+    installed; notebook schemas use no IRI format. Marking the module missing
+    before jsonschema is imported makes jsonschema skip it; it changes nothing
+    if jsonschema is already loaded.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
 def _new_record(run_id: str, run_dir: Path, plan: RunPlan, settings: Settings) -> dict[str, Any]:
