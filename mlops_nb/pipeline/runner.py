@@ -281,7 +281,6 @@ class Runner:
         stage_dir = run_dir / entry["dir"]
         with self._lock:
             entry.update(status="running", started_at=archive.utc_now())
-            self._save(run_dir, record)
             self.observer.stage_started(entry, index, total)
         started = time.perf_counter()
         timing: dict[str, Any] = {"kernel_seconds": None, "execute_seconds": None}
@@ -295,6 +294,7 @@ class Runner:
                 link_tree(source, stage_dir)
                 entry.update(status="succeeded", cached=True, cached_from=source.parent.name)
             else:
+                self._save(run_dir, record)  # run.json says "running" only for stages that execute
                 stage_dir.mkdir()
                 self._execute(stage, stage_dir, params.per_stage[stage.name], timing)
                 entry["status"] = "succeeded"

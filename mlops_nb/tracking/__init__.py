@@ -11,11 +11,16 @@
     store.search_runs("metrics.cv_roc_auc > 0.8", order_by="metrics.cv_roc_auc desc")
 """
 
+from typing import TYPE_CHECKING
+
+from mlops_nb.exports import lazy_getattr
 from mlops_nb.tracking.db import StoreError, connect, migrate, transaction
 from mlops_nb.tracking.runs import Run
-from mlops_nb.tracking.search import FilterError
 from mlops_nb.tracking.store import TrackingStore
 from mlops_nb.tracking.values import TrackingError
+
+# FilterError lives with the query parser, which needs pandas: loaded on first use
+_EXPORTS = {"FilterError": "mlops_nb.tracking.search"}
 
 __all__ = [
     "FilterError",
@@ -27,3 +32,8 @@ __all__ = [
     "migrate",
     "transaction",
 ]
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
+
+if TYPE_CHECKING:
+    from mlops_nb.tracking.search import FilterError

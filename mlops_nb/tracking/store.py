@@ -30,19 +30,34 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import Any
-
-import pandas as pd
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any
 
 from mlops_nb.config import Settings, load_settings
 from mlops_nb.errors import RunNotFoundError
-from mlops_nb.tracking import reads, schema, search
+from mlops_nb.tracking import schema
 from mlops_nb.tracking.db import StoreError, connect, migrate, transaction
 from mlops_nb.tracking.owner import current_owner, is_alive
 from mlops_nb.tracking.runs import Run
 from mlops_nb.tracking.values import TrackingError, check_key, new_run_id, tag_value
 from mlops_nb.tracking.writes import Batch, end_run, insert_run, run_exists, write_batch
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _reads() -> ModuleType:
+    """The query side (pandas): imported on the first query, not to write a run."""
+    from mlops_nb.tracking import reads
+
+    return reads
+
+
+def _search() -> ModuleType:
+    from mlops_nb.tracking import search
+
+    return search
+
 
 FLUSH_EVERY = 1000
 _log = logging.getLogger(__name__)
@@ -158,25 +173,25 @@ class TrackingStore:
         """
         self._mark_interrupted()
         with self._reading() as conn:
-            return reads.run_record(conn, run_id)
+            return _reads().run_record(conn, run_id)
 
     def params(self, run_id: str) -> dict[str, Any]:
         """A run's params, with the types they were logged with."""
         with self._reading() as conn:
-            reads.require_runs(conn, [run_id])
-            return reads.params_of(conn, run_id)
+            _reads().require_runs(conn, [run_id])
+            return _reads().params_of(conn, run_id)
 
     def metrics(self, run_id: str) -> dict[str, float]:
         """A run's latest metric values."""
         with self._reading() as conn:
-            reads.require_runs(conn, [run_id])
-            return reads.metrics_of(conn, run_id)
+            _reads().require_runs(conn, [run_id])
+            return _reads().metrics_of(conn, run_id)
 
     def tags(self, run_id: str) -> dict[str, str]:
         """A run's tags."""
         with self._reading() as conn:
-            reads.require_runs(conn, [run_id])
-            return reads.tags_of(conn, run_id)
+            _reads().require_runs(conn, [run_id])
+            return _reads().tags_of(conn, run_id)
 
     def metric_history(self, run_id: str, key: str | None = None) -> pd.DataFrame:
         """Every value logged for a run's metrics (or just ``key``).
@@ -186,8 +201,8 @@ class TrackingStore:
             key, step and time.
         """
         with self._reading() as conn:
-            reads.require_runs(conn, [run_id])
-            return reads.metric_history(conn, run_id, key)
+            _reads().require_runs(conn, [run_id])
+            return _reads().metric_history(conn, run_id, key)
 
     def search_runs(
         self,
@@ -218,17 +233,17 @@ class TrackingStore:
             FilterError: the filter or ordering cannot be read (the message points at
                 the offending token).
         """
-        conditions = search.parse_filter(filter)
-        orderings = search.parse_order(order_by)
+        conditions = _search().parse_filter(filter)
+        orderings = _search().parse_order(order_by)
         for column, value in (("pipeline_run", pipeline_run), ("stage", stage)):
             if value is not None:
-                conditions.append(search.Condition("attributes", column, "=", str(value)))
+                conditions.append(_search().Condition("attributes", column, "=", str(value)))
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise TrackingError(f"limit must be a whole number >= 0 or None, not {limit!r}")
         self._mark_interrupted()
         with self._reading() as conn:
-            return reads.search(
-                conn, search.where_sql(conditions), search.order_sql(orderings), limit
+            return _reads().search(
+                conn, _search().where_sql(conditions), _search().order_sql(orderings), limit
             )
 
     def compare_runs(self, run_ids: Sequence[str]) -> pd.DataFrame:
@@ -239,7 +254,7 @@ class TrackingStore:
             column per run id, and a ``differs`` column.
         """
         with self._reading() as conn:
-            return reads.compare(conn, [str(run_id) for run_id in run_ids])
+            return _reads().compare(conn, [str(run_id) for run_id in run_ids])
 
     def _write_batch(self, run: Run, batch: Batch, end: str | None = None) -> None:
         """Write a run's batch, and end it when ``end`` is a status, in one transaction."""
