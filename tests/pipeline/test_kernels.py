@@ -24,7 +24,7 @@ from mlops_nb.pipeline.forkserver import (
     fork_wanted,
     preload_modules,
 )
-from mlops_nb.pipeline.kernels import FORK_SERVER_LOG, KERNEL_LOG, forkable
+from mlops_nb.pipeline.kernels import FORK_SERVER_LOG, KERNEL_LOG, forkable, kernel_args
 from mlops_nb.pipeline.runner import Runner, plan_run
 
 # these tests look for leftover processes in /proc
@@ -166,6 +166,8 @@ def test_fork_switch(monkeypatch):
 def test_only_this_interpreters_ipykernel_is_forked():
     python = sys.executable
     assert forkable([python, "-m", "ipykernel_launcher", "-f", "c.json"]) is None
+    recent = [python, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "c.json"]
+    assert forkable(recent) is None and kernel_args(recent) == ["-f", "c.json"]
     assert "another Python" in forkable(["/opt/other/bin/python", "-m", "ipykernel_launcher"])
     assert "not `python -m ipykernel_launcher`" in forkable(["/usr/bin/R", "--slave"])
 
