@@ -40,13 +40,12 @@ PIPELINE = "train"
 def stage_plan() -> list[tuple[str, Path, dict[str, Any]]]:
     """(stage folder name, template, parameters) for every stage of the pipeline."""
     from mlops_nb.config import load_settings
-    from mlops_nb.pipeline.runner import plan_run
+    from mlops_nb.pipeline.runner import plan_run, stage_dirs
 
     plan = plan_run(load_settings(REPO), PIPELINE)
-    width = max(2, len(str(len(plan.stages))))
     return [
-        (f"{i:0{width}d}_{stage.name}", stage.notebook, plan.params.per_stage[stage.name])
-        for i, stage in enumerate(plan.stages, start=1)
+        (folder, stage.notebook, plan.params.per_stage[stage.name])
+        for folder, stage in zip(stage_dirs(plan.stages), plan.stages, strict=True)
     ]
 
 

@@ -80,7 +80,7 @@ def write(kind: str, obj: Any, path: Path) -> None:
         "text": lambda o, p: p.write_text(o),
         "figure": lambda o, p: o.savefig(p, dpi=100, bbox_inches="tight", format="png"),
         "model": _write_model,
-        "file": _link_or_copy,
+        "file": link_or_copy,
     }
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
@@ -106,7 +106,7 @@ def _write_table(frame: Any, path: Path) -> None:
         frame.assign(**as_text).to_parquet(path, index=False)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def link_or_copy(source: Path, target: Path) -> None:
     """Hard-link ``source`` (stored once on disk), or copy it across file systems."""
     target.unlink(missing_ok=True)
     try:

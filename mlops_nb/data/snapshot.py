@@ -97,6 +97,11 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def snapshot_path(directory: Path, version: str) -> Path:
+    """Where the snapshot of content version ``version`` lives in ``directory``."""
+    return Path(directory) / f"data-{version}.parquet"
+
+
 def snapshot(df: pd.DataFrame, directory: Path) -> Snapshot:
     """Write ``df`` to ``directory/data-<version>.parquet`` unless it is already there.
 
@@ -116,7 +121,7 @@ def snapshot(df: pd.DataFrame, directory: Path) -> Snapshot:
     """
     version = content_hash(df)
     directory = Path(directory)
-    path = directory / f"data-{version}.parquet"
+    path = snapshot_path(directory, version)
     if not path.is_file():
         _write_atomically(df, path)
     return Snapshot(version=version, path=path, rows=len(df), columns=df.shape[1])

@@ -52,7 +52,6 @@ PREDICTION_COLUMN = "prediction"
 PROFILE_FILE = "reference_profile.parquet"
 """The registry attachment holding a version's reference profile."""
 DECISIONS = ("ok", "drift", "degraded")
-_LOG_COLUMNS = {"prediction", "model", "version", "request_id", "timestamp"}
 
 
 @dataclass(frozen=True)
@@ -107,6 +106,7 @@ def load_current_data(
 
 def _read_log(spec: str, settings: Settings, model: str) -> tuple[pd.DataFrame, str]:
     from mlops_nb.serving import read_inference_log
+    from mlops_nb.serving.inference_log import META_COLUMNS
 
     head, _, query = spec.partition("?")
     _, _, named = head.partition(":")
@@ -133,7 +133,7 @@ def _read_log(spec: str, settings: Settings, model: str) -> tuple[pd.DataFrame, 
         log = read_inference_log(settings, name, since=since)
     except MlopsNbError as exc:
         raise MonitoringError(exc.message, source=spec) from None
-    inputs = [c for c in log.columns if c not in _LOG_COLUMNS and not c.startswith("proba_")]
+    inputs = [c for c in log.columns if c not in META_COLUMNS and not c.startswith("proba_")]
     return log[inputs], f"the inference log of {name}" + (f" since {since}" if since else "")
 
 
@@ -210,7 +210,9 @@ def retraining_frame(
         MonitoringError: The reference snapshot is gone, or the current data lacks
             columns the reference has.
     """
-    path = settings.snapshots_dir / f"data-{data_version}.parquet"
+    from mlops_nb.data.snapshot import snapshot_path
+
+    path = snapshot_path(settings.snapshots_dir, str(data_version))
     if not data_version or not path.is_file():
         raise MonitoringError(
             f"cannot retrain: the training data snapshot {data_version!r} of the monitored "

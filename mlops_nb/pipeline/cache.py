@@ -42,7 +42,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mlops_nb.artifacts import sha256, to_jsonable, write_json
+from mlops_nb.artifacts import link_or_copy, sha256, to_jsonable, write_json
 from mlops_nb.config import Settings
 from mlops_nb.pipeline.environment import package_versions
 from mlops_nb.pipeline.params import ParamSpec
@@ -179,14 +179,9 @@ def link_tree(source: Path, target: Path) -> None:
     staging = target.with_name(f".{target.name}.restoring")
     if staging.exists():
         shutil.rmtree(staging)
-    shutil.copytree(source, staging, copy_function=_link_or_copy, symlinks=True)
+    shutil.copytree(
+        source, staging, copy_function=lambda s, d: link_or_copy(Path(s), Path(d)), symlinks=True
+    )
     if target.exists():
         shutil.rmtree(target)
     os.replace(staging, target)
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)

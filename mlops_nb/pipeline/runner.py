@@ -428,13 +428,18 @@ def _skip_iri_grammars() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
+def stage_dirs(stages: list[StageSpec]) -> list[str]:
+    """The folder of each stage in a run: ``01_ingest``, ``02_validate`` ..."""
+    width = max(2, len(str(len(stages))))
+    return [f"{index:0{width}d}_{stage.name}" for index, stage in enumerate(stages, start=1)]
+
+
 def _new_record(run_id: str, run_dir: Path, plan: RunPlan, settings: Settings) -> dict[str, Any]:
-    width = max(2, len(str(len(plan.stages))))
     stages = [
         {
             "name": stage.name,
             "notebook": os.path.relpath(stage.notebook, settings.root),
-            "dir": f"{index:0{width}d}_{stage.name}",
+            "dir": folder,
             "status": "pending",
             "seconds": None,
             "cached": False,
@@ -450,7 +455,7 @@ def _new_record(run_id: str, run_dir: Path, plan: RunPlan, settings: Settings) -
             "report": None,
             "error": None,
         }
-        for index, stage in enumerate(plan.stages, start=1)
+        for stage, folder in zip(plan.stages, stage_dirs(plan.stages), strict=True)
     ]
     return {
         "schema": archive.SCHEMA_VERSION,
