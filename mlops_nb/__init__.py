@@ -17,6 +17,8 @@ from mlops_nb.exports import lazy_getattr
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "TRAINING_KEYS_FILE": "mlops_nb.registry.champion",
+    "ChampionComparison": "mlops_nb.registry.champion",
     "ConfigError": "mlops_nb.errors",
     "ContractError": "mlops_nb.errors",
     "DataSourceError": "mlops_nb.errors",
@@ -43,6 +45,7 @@ _EXPORTS = {
     "RunError": "mlops_nb.errors",
     "RunNotFoundError": "mlops_nb.errors",
     "Settings": "mlops_nb.config",
+    "SplitRule": "mlops_nb.prep.keys",
     "Stage": "mlops_nb.stage",
     "StageFailedError": "mlops_nb.errors",
     "StageInputError": "mlops_nb.errors",
@@ -69,6 +72,7 @@ _EXPORTS = {
     "infer_feature_types": "mlops_nb.features",
     "infer_task": "mlops_nb.data",
     "input_contract": "mlops_nb.validation",
+    "judge_challenger": "mlops_nb.registry.champion",
     "load_contract": "mlops_nb.validation",
     "load_current_data": "mlops_nb.monitoring.loop",
     "load_settings": "mlops_nb.config",
@@ -88,6 +92,7 @@ _EXPORTS = {
     "require_target": "mlops_nb.data",
     "retraining_frame": "mlops_nb.monitoring.loop",
     "retraining_outcome": "mlops_nb.monitoring.loop",
+    "row_keys": "mlops_nb.prep.keys",
     "run_pipeline": "mlops_nb.pipeline.runner",
     "save_contract": "mlops_nb.validation",
     "score_frame": "mlops_nb.serving",
@@ -105,6 +110,8 @@ _EXPORTS = {
 __all__ = [
     "PREDICTION_COLUMN",
     "PROFILE_FILE",
+    "TRAINING_KEYS_FILE",
+    "ChampionComparison",
     "ConfigError",
     "ContractError",
     "DataSourceError",
@@ -129,6 +136,7 @@ __all__ = [
     "RunError",
     "RunNotFoundError",
     "Settings",
+    "SplitRule",
     "Stage",
     "StageFailedError",
     "StageInputError",
@@ -156,6 +164,7 @@ __all__ = [
     "infer_feature_types",
     "infer_task",
     "input_contract",
+    "judge_challenger",
     "load_contract",
     "load_current_data",
     "load_settings",
@@ -175,6 +184,7 @@ __all__ = [
     "require_target",
     "retraining_frame",
     "retraining_outcome",
+    "row_keys",
     "run_pipeline",
     "save_contract",
     "score_frame",
@@ -259,7 +269,13 @@ if TYPE_CHECKING:
     from mlops_nb.pipeline.compare import RunDiff, compare_runs, previous_run
     from mlops_nb.pipeline.runner import run_pipeline
     from mlops_nb.prep import before_after, cleanse, split, standardize
+    from mlops_nb.prep.keys import SplitRule, row_keys
     from mlops_nb.registry import Registry, decide_promotion, parse_model_ref
+    from mlops_nb.registry.champion import (
+        TRAINING_KEYS_FILE,
+        ChampionComparison,
+        judge_challenger,
+    )
     from mlops_nb.registry.promotion import (
         apply_decision,
         ensure_same_problem,

@@ -57,6 +57,11 @@ def show(outputs: Path, run: str | None = None) -> dict:
     return json.loads(done.stdout)
 
 
+def stage_file(record: dict, stage: str, name: str) -> pd.DataFrame:
+    folder = next(s["dir"] for s in record["stages"] if s["name"] == stage)
+    return pd.read_parquet(Path(record["run_dir"]) / folder / name)
+
+
 def test_same_distribution_data_is_ok(outputs):
     done = mlops(outputs, "run", "monitor", "-p", "current_data=sample:churn?drift=0&seed=11")
     assert done.returncode == 0, done.stderr
@@ -102,6 +107,23 @@ def test_strong_drift_retrains_through_the_gates(outputs):
     )
     assert child["params"]["model_name"] == "churn"
     assert child["stages"][1]["notes"]["contract"].endswith("contract.yaml")
+
+    # the retraining run's gate compared on rows neither v1 nor v2 trained on
+    parent = show(outputs, json.loads(mlops(outputs, "runs", "list", "--json").stdout)[0]["id"])
+    compared = stage_file(child, "evaluate", "compared_rows.parquet")
+    decision = json.loads((Path(child["run_dir"]) / "06_evaluate" / "decision.json").read_text())
+    assert decision["decided"] and decision["champion_version"] == 1
+    assert len(compared) == decision["compared_rows"] > 100
+    for trained in (
+        stage_file(parent, "prepare", "train.parquet"),
+        stage_file(child, "prepare", "train.parquet"),
+    ):
+        columns = list(trained.columns)
+        assert compared[columns].merge(trained.drop_duplicates(), on=columns).empty
+    # and v1's training rows are recognised in the retraining data (the exclusion can see them)
+    v1_keys = pd.read_parquet(outputs / "registry" / "churn" / "1" / "training_keys.parquet")
+    child_keys = stage_file(child, "prepare", "train_keys.parquet")
+    assert v1_keys["row_key"].isin(child_keys["row_key"]).all()
 
     history = json.loads(mlops(outputs, "models", "history", "churn", "--json").stdout)["history"]
     moves = [h for h in history if h["run"] == retraining["run"]]

@@ -35,6 +35,17 @@ def latest(tmp_path: Path) -> dict:
     return json.loads((runs[-1] / "run.json").read_text())
 
 
+def rows_in(rows: pd.DataFrame, trained: pd.DataFrame) -> int:
+    """How many of ``rows`` are among the ``trained`` rows, compared by content."""
+    columns = list(trained.columns)
+    return len(rows[columns].merge(trained.drop_duplicates(), how="inner", on=columns))
+
+
+def stage_file(record: dict, stage: str, name: str) -> pd.DataFrame:
+    folder = next(s["dir"] for s in record["stages"] if s["name"] == stage)
+    return pd.read_parquet(Path(record["run_dir"]) / folder / name)
+
+
 def test_the_sample_runs_end_to_end_and_a_second_run_is_version_2(tmp_path):
     done = mlops(tmp_path, "run", "train", "-p", "data_source=sample:churn?rows=600&seed=3")
     assert done.returncode == 0, done.stderr
@@ -73,6 +84,12 @@ def test_the_sample_runs_end_to_end_and_a_second_run_is_version_2(tmp_path):
     decision = json.loads((Path(second["run_dir"]) / "06_evaluate" / "decision.json").read_text())
     assert decision["champion_version"] == 1 and "champion" in decision["reason"]
     assert decision["promote"] == second["metrics"]["register.promoted"]
+    # the gate compared on rows neither version trained on: the hash split held out the same rows
+    compared = stage_file(second, "evaluate", "compared_rows.parquet")
+    assert decision["decided"] and decision["compared_rows"] == len(compared) > 50
+    assert rows_in(compared, stage_file(record, "prepare", "train.parquet")) == 0
+    assert rows_in(compared, stage_file(second, "prepare", "train.parquet")) == 0
+    assert f"on {len(compared):,} of the" in decision["summary"]
 
     history = json.loads(mlops(tmp_path, "models", "history", "churn", "--json").stdout)
     production = [h for h in history["history"] if h["alias"] == "production"]
@@ -80,6 +97,40 @@ def test_the_sample_runs_end_to_end_and_a_second_run_is_version_2(tmp_path):
     assert all(h["actor"] and h["reason"] and h["at"] for h in history["history"])
     shown = json.loads(mlops(tmp_path, "models", "show", "churn", "--json").stdout)
     assert [v["version"] for v in shown["versions"]] == [1, 2]
+
+
+def test_a_random_holdout_the_champion_trained_on_is_left_out_of_the_comparison(tmp_path):
+    source = "data_source=sample:churn?rows=600&seed=3"
+    first = mlops(tmp_path, "run", "train", "--until", "register", "-p", source)
+    assert first.returncode == 0, first.stderr
+    champion = latest(tmp_path)
+    # a challenger whose random split draws its holdout mostly from the champion's training rows
+    second = mlops(
+        tmp_path,
+        "run",
+        "train",
+        "--until",
+        "evaluate",
+        "-p",
+        source,
+        "-p",
+        "split=random",
+        "-p",
+        "seed=2",
+    )
+    assert second.returncode == 0, second.stderr
+    record = latest(tmp_path)
+    decision = json.loads((Path(record["run_dir"]) / "06_evaluate" / "decision.json").read_text())
+    holdout = stage_file(record, "prepare", "test.parquet")
+    trained = stage_file(champion, "prepare", "train.parquet")
+    seen = rows_in(holdout, trained)
+    assert seen > len(holdout) / 2, "a random holdout overlaps the champion's training rows"
+    assert decision["excluded"]["in v1's training rows"] == seen
+    compared = stage_file(record, "evaluate", "compared_rows.parquet")
+    assert len(compared) == len(holdout) - seen == decision["compared_rows"]
+    assert rows_in(compared, trained) == 0
+    assert not decision["decided"] and not decision["promote"]
+    assert "seen by neither model" in decision["reason"]
 
 
 def test_a_csv_of_another_shape_works_without_code_changes(tmp_path):

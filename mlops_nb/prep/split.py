@@ -12,6 +12,7 @@ from sklearn.model_selection import train_test_split
 
 from mlops_nb.errors import PreparationError
 from mlops_nb.prep.cleanse import require_column
+from mlops_nb.prep.keys import KEY_COLUMN, SPLIT_METHODS, SplitRule, hash_sides, row_keys
 
 TASKS = ("binary", "multiclass", "regression")
 MIN_ROWS = 10
@@ -28,6 +29,9 @@ class SplitResult:
         note: Why the split was or was not stratified.
         target: The target column.
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``.
+        rule: How the rows were split (recorded with the model version).
+        train_keys: The identity of each training row, in ``train``'s order.
+        test_keys: The identity of each test row, in ``test``'s order.
     """
 
     train: pd.DataFrame
@@ -36,6 +40,9 @@ class SplitResult:
     note: str
     target: str
     task: str
+    rule: SplitRule | None = None
+    train_keys: pd.Series | None = None
+    test_keys: pd.Series | None = None
 
     def target_summary(self) -> pd.DataFrame:
         """Class shares (classification) or ``describe()`` (regression) per side."""
@@ -84,24 +91,51 @@ def check_target(y: pd.Series, task: str) -> None:
 
 
 def split(
-    df: pd.DataFrame, target: str, task: str, *, test_size: float = 0.2, seed: int = 0
+    df: pd.DataFrame,
+    target: str,
+    task: str,
+    *,
+    test_size: float = 0.2,
+    seed: int = 0,
+    method: str = "random",
+    key: str | None = None,
+    identity: pd.Series | None = None,
 ) -> SplitResult:
     """Split ``df`` into training and test rows.
 
-    Classification targets are stratified (each side keeps the class shares)
-    when every class has at least two rows and each side can hold one row per
-    class; otherwise the split is plain random and ``note`` says why.
+    ``method="hash"`` is a *hash split*: a row is held out when its split key
+    (the value of column ``key``, or the row's identity) hashes into the lowest
+    ``test_size`` share, so its side depends on that row alone and is the same
+    in every run, whatever ``seed`` and whatever other rows are present. Class
+    shares are kept in expectation (the hash ignores the class).
+
+    ``method="random"`` stratifies classification targets (each side keeps
+    the class shares) when every class has at least two rows and each side can
+    hold one row per class; otherwise the split is plain random and ``note``
+    says why.
+
+    Either way the result carries the :class:`~mlops_nb.prep.keys.SplitRule`
+    and the identity (:func:`~mlops_nb.prep.keys.row_keys`) of every training
+    and test row, which the register stage records so that later comparisons
+    can leave out the rows a model was trained on.
 
     Args:
         df: Cleansed data (no missing target).
         target: Target column.
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``.
         test_size: Share of rows for the test side, strictly between 0 and 1.
-        seed: Random seed, so the same data always splits the same way.
+        seed: Random seed of a random split, so the same data always splits
+            the same way (unused by a hash split).
+        method: ``"hash"`` or ``"random"``.
+        key: The column a hash split keys on (rows sharing a value stay
+            together); None = the whole row.
+        identity: Row identities aligned with ``df``'s index (e.g. computed on
+            the validated rows before cleansing); None = ``row_keys(df)``.
 
     Raises:
         PreparationError: bad ``task`` or ``test_size``, missing target values,
-            fewer than 10 rows, or a side that would be empty.
+            fewer than 10 rows, a side that would be empty, or (hash split) a
+            class with no training row.
     """
     require_column(df, target)
     check_task(task)
@@ -114,9 +148,95 @@ def split(
             column=target,
         )
     check_target(y, task)
-    labels, note = _stratify_labels(y, task, n_train, n_test)
-    train, test = train_test_split(df, test_size=n_test, random_state=seed, stratify=labels)
-    return SplitResult(train, test, labels is not None, note, target, task)
+    columns = list(df.columns) if identity is None else identity.attrs.get("columns")
+    identity = _identity(df, identity)
+    rule = _rule(df, method, key, test_size, seed, columns or list(df.columns))
+    if method == "hash":
+        split_keys = identity if key is None else row_keys(df, [key])
+        train, test, note = _hash_split(df, target, task, test_size, split_keys)
+        stratified = False
+    else:
+        labels, note = _stratify_labels(y, task, n_train, n_test)
+        train, test = train_test_split(df, test_size=n_test, random_state=seed, stratify=labels)
+        stratified = labels is not None
+    return SplitResult(
+        train,
+        test,
+        stratified,
+        note,
+        target,
+        task,
+        rule=rule,
+        train_keys=identity.loc[train.index],
+        test_keys=identity.loc[test.index],
+    )
+
+
+def _identity(df: pd.DataFrame, identity: pd.Series | None) -> pd.Series:
+    if identity is None:
+        return row_keys(df)
+    try:
+        aligned = identity.loc[df.index]
+    except KeyError as exc:
+        raise PreparationError(
+            "row identities must cover every row of the data (align them by index, e.g. "
+            "row_keys(validated) before cleansing).",
+            parameter="identity",
+        ) from exc
+    return aligned.astype("uint64").rename(KEY_COLUMN)
+
+
+def _rule(
+    df: pd.DataFrame,
+    method: str,
+    key: str | None,
+    test_size: float,
+    seed: int,
+    columns: list[str],
+) -> SplitRule:
+    if method not in SPLIT_METHODS:
+        raise PreparationError(
+            f"unknown split method {method!r}; use one of {', '.join(SPLIT_METHODS)}.",
+            parameter="split",
+        )
+    if key is not None:
+        require_column(df, key, role="split key")
+    return SplitRule(
+        method=method,
+        test_size=float(test_size),
+        key=key,
+        columns=tuple(sorted(map(str, columns))),
+        seed=int(seed) if method == "random" else None,
+    )
+
+
+def _hash_split(
+    df: pd.DataFrame, target: str, task: str, test_size: float, keys: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    held_out = hash_sides(keys, test_size).to_numpy()
+    train, test = df.loc[~held_out], df.loc[held_out]
+    if train.empty or test.empty:
+        raise PreparationError(
+            f"the hash split of {len(df)} row(s) at test_size={test_size} leaves {len(train)} "
+            f"training and {len(test)} test row(s); provide more rows, change test_size, or "
+            f"use split='random'.",
+            parameter="test_size",
+        )
+    if task != "regression":
+        untrained = sorted(set(test[target].unique()) - set(train[target].unique()), key=str)
+        if untrained:
+            shown = ", ".join(map(str, untrained[:5]))
+            raise PreparationError(
+                f"the hash split put every row of class(es) {shown} on the test side, so no "
+                f"model could learn them; provide more rows of those classes or use "
+                f"split='random'.",
+                column=target,
+            )
+    note = (
+        f"hash split: each row's side is fixed by its key, so every run (any seed, more "
+        f"data) holds out the same rows; {len(test) / len(df):.1%} held out"
+    )
+    return train, test, note
 
 
 def _sizes(rows: int, test_size: float) -> tuple[int, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_nb.prep.keys import SplitRule
 from mlops_nb.registry._render import Facts, Link, Paragraph, Section, Table, to_html, to_markdown
 
 __all__ = ["render_card"]
@@ -46,6 +47,7 @@ def _training_data(meta: dict[str, Any]) -> Section:
             [
                 ("Data version", lineage.get("data_version")),
                 ("Rows", (meta.get("data") or {}).get("rows")),
+                ("Holdout", _holdout(meta.get("split"))),
                 ("Input columns", len(inputs)),
             ]
         )
@@ -54,6 +56,12 @@ def _training_data(meta: dict[str, Any]) -> Section:
         columns = ["column", "dtype", "nullable", "checks"]
         blocks.append(Table(columns, [[row.get(c) for c in columns] for row in inputs]))
     return Section("Training data", blocks)
+
+
+def _holdout(split: dict[str, Any] | None) -> str | None:
+    if not split:
+        return None
+    return SplitRule.from_dict(split).describe()
 
 
 def _metrics(meta: dict[str, Any]) -> Section:

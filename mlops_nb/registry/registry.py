@@ -166,6 +166,7 @@ class Registry:
         limitations: str = "",
         report_url: str | None = None,
         attachments: dict[str, Path] | None = None,
+        split: dict[str, Any] | None = None,
     ) -> ModelVersion:
         """Package ``model`` and register it as the next version of ``name``.
 
@@ -193,6 +194,10 @@ class Registry:
             attachments: Extra files to keep in the package, file name → source
                 path (e.g. ``reference_profile.parquet`` for monitoring); their
                 SHA-256 is recorded and checked by :meth:`attachment`.
+            split: How the training and holdout rows were split (a
+                :class:`~mlops_nb.prep.keys.SplitRule` as a dict), kept with the
+                ``training_keys.parquet`` attachment so later runs can leave
+                out the rows this version trained on.
 
         Returns:
             The new version.
@@ -221,6 +226,10 @@ class Registry:
                 "training_run": training_run,
             },
         )
+        if split is not None:
+            if not isinstance(split, dict):
+                raise RegistryError(f"split must be a dict, got {type(split).__name__}.")
+            metadata["split"] = split
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
         try:
             metadata["model"] = package.write_model(model, staging)
