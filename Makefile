@@ -8,9 +8,9 @@ STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(wildcard templates/*.ipynb notebooks/*.ipynb)
 TEST_OUTPUTS := $(CURDIR)/.test-outputs
 
-.PHONY: install run test unit notebooks lint clean
+.PHONY: install git-filter run test unit notebooks lint clean
 
-install: $(STAMP)
+install: $(STAMP) git-filter
 
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mlops-nb needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
@@ -19,6 +19,14 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mlops-nb)" >/dev/null
 	@touch $(STAMP)
+
+# Notebooks are committed without outputs: .gitattributes names the nbstripout clean filter,
+# configured here in the clone's .git/config (a clone does not copy it). Outside a git work
+# tree, or without git, there is nothing to do.
+git-filter: | $(STAMP)
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		$(BIN)/python -m nbstripout --install --attributes .gitattributes; \
+	fi
 
 run: install
 	$(BIN)/mlops-nb run train
@@ -35,3 +43,6 @@ lint: install
 
 clean:
 	rm -rf $(VENV) $(TEST_OUTPUTS) .pytest_cache .ruff_cache
+	@# the filter runs the removed virtualenv's python: unset it until the next `make`
+	@-git config --remove-section filter.nbstripout 2>/dev/null || true
+	@-git config --remove-section diff.ipynb 2>/dev/null || true

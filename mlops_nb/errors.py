@@ -57,6 +57,33 @@ class MlopsNbError(Exception):
         for key, value in where.items():
             setattr(self, key, value)
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for this error: ``ErrorClass: message``, no library frames.
+
+        The message already says what failed and how to fix it, so a notebook
+        shows it alone. ``%tb verbose`` (or ``%xmode Verbose``) shows the full
+        traceback, and ``%debug`` opens the debugger where it was raised.
+        """
+        formatter = _ipython_formatter()
+        if formatter is not None and formatter.mode == "Verbose":
+            return formatter.structured_traceback(type(self), self, self.__traceback__)
+        lines = str(self).splitlines() or [""]
+        name = f"{_RED}{type(self).__name__}{_RESET}"
+        return [f"{name}: {lines[0]}", *lines[1:], _TRACEBACK_HINT]
+
+
+_RED, _RESET = "\x1b[0;31m", "\x1b[0m"
+_TRACEBACK_HINT = "(the full traceback: %tb verbose)"
+
+
+def _ipython_formatter() -> Any:
+    """The running IPython shell's traceback formatter (it knows ``%xmode``), if any."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return getattr(get_ipython(), "InteractiveTB", None)
+
 
 class ConfigError(MlopsNbError):
     """The project or its settings cannot be found or read."""
@@ -93,7 +120,13 @@ class RunNotFoundError(MlopsNbError, LookupError):
 
 
 class StageInputError(MlopsNbError, LookupError):
-    """An upstream stage's output is not available to the stage asking for it."""
+    """An upstream stage's output is not available to the stage asking for it.
+
+    Attributes: ``stage`` (the upstream stage asked for); for a stage that has
+    not run, ``missing`` (every upstream stage without output, in run order)
+    and, in the development folder, ``command`` (the ``mlops-nb run ... --dev``
+    that makes them).
+    """
 
 
 class DataSourceError(MlopsNbError, ValueError):

@@ -8,6 +8,8 @@ The new project holds everything ``mlops-nb run`` needs and nothing it makes:
 ``contracts/churn.yaml``              the sample's data contract
 ``notebooks/dashboard.ipynb``         run, registry and drift browsers (if shipped)
 ``outputs/.gitkeep``                  where runs go; ``.gitignore`` keeps them out of git
+``.gitattributes``                    notebooks go through the nbstripout filter: git
+                                      stores them without outputs or execution counts
 ``requirements.txt``                  mlops-nb pinned to the version that made it
 ``README.md``                         the first commands, and how to use your data
 ``.github/workflows/mlops-nb.yml``    CI: nbmake over the templates, then the train
@@ -17,22 +19,45 @@ The new project holds everything ``mlops-nb run`` needs and nothing it makes:
 The files come from the project this package was built from: the source tree
 of an editable install, or the copy a wheel installs under
 ``<prefix>/share/mlops-nb``. Nothing is overwritten: a non-empty target folder
-is refused.
+is refused. Notebooks are written as JupyterLab saves them, without outputs
+(:func:`normalize_notebook`), so opening one does not mark it modified.
+
+Unless told not to, the new project becomes a git repository (or, inside one
+already, uses it) with the nbstripout filter configured in its ``.git/config``,
+so outputs saved from JupyterLab never reach a commit. A clone has to configure
+it again (``python -m nbstripout --install``), as the project's README says.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
 from mlops_nb import __version__
 from mlops_nb.errors import MlopsNbError
 
-__all__ = ["ScaffoldError", "new_project", "project_source"]
+__all__ = ["KERNELSPEC", "ScaffoldError", "new_project", "normalize_notebook", "project_source"]
+
+KERNELSPEC = {"display_name": "Python 3 (mlops-nb)", "language": "python", "name": "python3"}
+"""The kernel every notebook names: the one ``make`` installs (``ipykernel install``)."""
+_NOTEBOOK_METADATA_DROPPED = ("signature", "widgets")
+_CELL_METADATA_DROPPED = (
+    "collapsed",
+    "ExecuteTime",
+    "execution",
+    "heading_collapsed",
+    "hidden",
+    "scrolled",
+)
+"""What nbstripout removes by default besides outputs and counts."""
 
 SHARE = Path("share") / "mlops-nb"
 _PROJECT_FILES = ("pipeline.yaml",)
@@ -45,10 +70,11 @@ class ScaffoldError(MlopsNbError):
 
 @dataclass(frozen=True)
 class NewProject:
-    """What :func:`new_project` created."""
+    """What :func:`new_project` created; ``git`` says how the notebook filter was set up."""
 
     path: Path
     files: list[Path]
+    git: str = ""
 
 
 def project_source() -> Path:
@@ -64,12 +90,14 @@ def project_source() -> Path:
     )
 
 
-def new_project(path: str | Path, *, name: str | None = None) -> NewProject:
+def new_project(path: str | Path, *, name: str | None = None, git: bool = True) -> NewProject:
     """Create a project at ``path`` (a new or empty folder) that runs straight away.
 
     Args:
         path: The project folder.
         name: The project's name in its README (default: the folder name).
+        git: Make it a git repository (unless it is inside one) and configure
+            the nbstripout filter there.
 
     Raises:
         ScaffoldError: ``path`` is a file or a folder that is not empty.
@@ -94,7 +122,36 @@ def new_project(path: str | Path, *, name: str | None = None) -> NewProject:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     files = sorted(p.relative_to(target) for p in target.rglob("*") if p.is_file())
-    return NewProject(target, files)
+    return NewProject(target, files, _set_up_git(target) if git else "")
+
+
+def _set_up_git(folder: Path) -> str:
+    """Make ``folder`` a git repository if it is in none, and configure the notebook filter.
+
+    Returns what was done, for the user; a problem here leaves the project as
+    it is and says how to do it by hand.
+    """
+    by_hand = "run `python -m nbstripout --install` in it once git is there"
+    if shutil.which("git") is None:
+        return f"git is not installed: {by_hand}"
+    top = _git(folder, "rev-parse", "--show-toplevel")
+    if top.returncode != 0:
+        init = _git(folder, "init", "--quiet")
+        if init.returncode != 0:
+            return f"git init failed ({init.stderr.strip()}): {by_hand}"
+        where = f"a new git repository in {folder}"
+    else:
+        where = f"the git repository {top.stdout.strip()}"
+    attributes = str(folder / ".gitattributes")
+    command = [sys.executable, "-m", "nbstripout", "--install", "--attributes", attributes]
+    done = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return f"{where}, but the nbstripout filter could not be set up: {by_hand}"
+    return f"{where}, with the nbstripout filter: notebooks are committed without outputs"
+
+
+def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=False)
 
 
 def _fill(folder: Path, source: Path, name: str) -> None:
@@ -110,6 +167,7 @@ def _fill(folder: Path, source: Path, name: str) -> None:
     (folder / "outputs").mkdir()
     (folder / "outputs" / ".gitkeep").write_text("")
     (folder / ".gitignore").write_text(GITIGNORE)
+    (folder / ".gitattributes").write_text(GITATTRIBUTES)
     (folder / "requirements.txt").write_text(f"mlops-nb=={__version__}\n")
     (folder / "README.md").write_text(README.format(name=name, version=__version__))
     workflow = folder / ".github" / "workflows"
@@ -118,14 +176,60 @@ def _fill(folder: Path, source: Path, name: str) -> None:
 
 
 def _copy_clean_notebook(source: Path, target: Path) -> None:
-    """Copy a notebook with outputs and execution counts removed."""
-    notebook = nbformat.read(source, as_version=4)
-    for cell in notebook.cells:
+    """Copy a notebook normalized: no outputs, as JupyterLab saves it."""
+    target.write_text(normalize_notebook(source.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def normalize_notebook(text: str, *, python_version: str | None = None) -> str:
+    """A notebook's text as JupyterLab would save it, with nothing a run leaves behind.
+
+    Outputs, execution counts and what nbstripout strips are removed; cells get
+    the ids nbstripout gives them (their position), so the git filter leaves a
+    normalized notebook unchanged; the format is nbformat 4.5, one-space indent,
+    sorted keys and a final newline, as Jupyter writes notebooks; ``kernelspec``
+    and ``language_info`` are those JupyterLab sets when the kernel starts, so
+    opening the notebook changes nothing. ``python_version`` overrides the
+    Python version in ``language_info`` (default: this interpreter's, the
+    kernel's).
+    """
+    notebook = nbformat.reads(text, as_version=4)
+    notebook.nbformat_minor = max(notebook.nbformat_minor, nbformat.v4.nbformat_minor)
+    for key in _NOTEBOOK_METADATA_DROPPED:
+        notebook.metadata.pop(key, None)
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    notebook.metadata["language_info"] = _language_info(python_version)
+    for index, cell in enumerate(notebook.cells):
+        cell["id"] = str(index)
+        for key in _CELL_METADATA_DROPPED:
+            cell.metadata.pop(key, None)
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-    nbformat.write(notebook, target)
+    written = nbformat.writes(notebook)
+    return written if written.endswith("\n") else written + "\n"
 
+
+def notebook_python_version(text: str) -> str | None:
+    """The Python version a notebook's ``language_info`` names, if any."""
+    info = json.loads(text).get("metadata", {}).get("language_info", {})
+    return info.get("version") if isinstance(info, dict) else None
+
+
+def _language_info(python_version: str | None) -> dict[str, Any]:
+    from ipykernel.ipkernel import IPythonKernel  # what the kernel reports on connection
+
+    info = copy.deepcopy(dict(IPythonKernel.language_info))
+    if python_version is not None:
+        info["version"] = python_version
+    return info
+
+
+GITATTRIBUTES = """\
+# Notebooks go through the nbstripout filter: git stores them without outputs or
+# execution counts. `mlops-nb new` configured it; in a clone: python -m nbstripout --install
+*.ipynb filter=nbstripout
+*.ipynb diff=ipynb
+"""
 
 GITIGNORE = """\
 # runs, the registry, snapshots and logs are made by mlops-nb, not versioned
@@ -148,7 +252,7 @@ template notebook in `templates/`, chained by `pipeline.yaml` into archived, rev
 ```bash
 python -m venv .venv && . .venv/bin/activate
 pip install -r requirements.txt     # mlops-nb {version}
-python -m ipykernel install --sys-prefix --name python3
+python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mlops-nb)"
 mlops-nb run train                  # ingest → validate → … → register → deploy, on the sample
 mlops-nb runs show latest           # stages, metrics, and the run report (index.html)
 mlops-nb run monitor -p current_data='sample:churn?drift=3' -p retrain=true
@@ -170,8 +274,23 @@ a contract is validated against one inferred from it; the run keeps it in
 ## Working in JupyterLab
 
 `jupyter lab`, then run the templates in order (01 → 10) with Run All: each works in
-`outputs/dev/<stage>/`. `notebooks/dashboard.ipynb` browses runs, the registry (promote with a
-reason) and drift.
+`outputs/dev/<stage>/`. To work on one template without running those before it by hand,
+make its upstream stages there first, e.g. for `06_evaluate`:
+
+```bash
+mlops-nb run train --until train --dev   # ingest … train into outputs/dev/, then Run All on 06
+```
+
+(a template whose upstream has not run prints this command). `notebooks/dashboard.ipynb` browses
+runs, the registry (promote with a reason) and drift.
+
+## Git
+
+`mlops-nb new` made this folder a git repository (or used the one it is in) and configured the
+[nbstripout](https://pypi.org/project/nbstripout/) filter that `.gitattributes` names: notebooks
+are committed without outputs or execution counts, whatever JupyterLab saved. The filter lives in
+`.git/config`, which a clone does not copy: after cloning, run `python -m nbstripout --install`
+once.
 
 ## CI
 

@@ -21,6 +21,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mlops_nb import artifacts
 from mlops_nb.config import Settings, load_settings
 from mlops_nb.errors import MlopsNbError, StageInputError
@@ -52,6 +54,8 @@ RESERVED_RUN_FIELDS = frozenset(
         "host",
         "trigger",
         "resumed_from",
+        "partial",
+        "dev",
     ]
 )
 """Keys of run.json that a stage's outcome may not overwrite."""
@@ -67,12 +71,11 @@ class Stage:
         self.settings = settings or load_settings()
         if stage_dir is None:
             self.dir = self.settings.dev_dir / name
-            self.is_dev = True
             _reset(self.dir)
-        else:
+        else:  # a run's folder, or the development folder filled by `mlops-nb run --dev`
             self.dir = Path(stage_dir).resolve()
-            self.is_dev = False
             self.dir.mkdir(parents=True, exist_ok=True)
+        self.is_dev = stage_dir is None or self.dir.parent == self.settings.dev_dir.resolve()
         self.name = _stage_name(self.dir) if not self.is_dev else name
         self.run_dir = self.dir.parent
         self._tracking: TrackingStore | None = None
@@ -193,23 +196,125 @@ class Stage:
         return entry["kind"], self._upstream_dir(stage) / entry["file"]
 
     def _upstream_dir(self, stage: str) -> Path:
+        folder = self._finished(stage)
+        if folder is None:
+            raise self._missing_upstream(stage)
+        return folder
+
+    def _finished(self, stage: str) -> Path | None:
+        """The folder of ``stage`` in this run if it finished, else None."""
         candidates = [self.run_dir / stage, *sorted(self.run_dir.glob(f"[0-9][0-9]_{stage}"))]
-        for folder in candidates:
-            if (folder / MANIFEST).is_file():
-                return folder
-        hint = (
-            f"run the '{stage}' template first (Run All), then this one"
-            if self.is_dev
-            else f"the run has no finished '{stage}' stage"
-        )
-        raise StageInputError(
-            f"stage '{self.name}' needs the output of stage '{stage}', which has not run in "
-            f"{self.run_dir}: {hint} (or `mlops-nb run --until {self.name}`)",
+        return next((f for f in candidates if (f / MANIFEST).is_file()), None)
+
+    def _missing_upstream(self, stage: str) -> StageInputError:
+        """The error for an upstream ``stage`` without output, saying how to make it."""
+        pipeline, order, needs = _pipeline_of(self.settings, self.name)
+        wanted = _ancestors(self.name, needs) - {self.name}
+        if not self.is_dev:
+            why = (
+                f"the run has no finished '{stage}' stage"
+                if stage in wanted or pipeline is None
+                else f"'{stage}' is not among the stages '{self.name}' needs in "
+                f"{self.settings.pipeline_file.name}: add it to its `needs`"
+            )
+            return StageInputError(
+                f"stage '{self.name}' needs the output of stage '{stage}', which has not run in "
+                f"{self.run_dir}: {why}",
+                stage=stage,
+                missing=[stage],
+            )
+        missing = [s for s in order if (s in wanted or s == stage) and self._finished(s) is None]
+        if pipeline is None or stage not in missing:  # a stage pipeline.yaml does not hold
+            return StageInputError(
+                f"stage '{self.name}' needs the output of stage '{stage}', which has not run in "
+                f"the development folder {self.run_dir}: run the '{stage}' template first "
+                f"(Run All), then this one",
+                stage=stage,
+                missing=[stage],
+            )
+        command = f"mlops-nb run {pipeline} --until {_until(missing, needs, self.name)} --dev"
+        return StageInputError(
+            _missing_in_dev(self.name, missing, self.run_dir, command),
             stage=stage,
+            missing=missing,
+            command=command,
         )
 
     def _flush(self) -> None:
         artifacts.write_json(self.dir / MANIFEST, self._manifest)
+
+
+def _pipeline_of(
+    settings: Settings, stage: str
+) -> tuple[str | None, list[str], dict[str, list[str]]]:
+    """The first pipeline of pipeline.yaml holding ``stage``: its name, run order and needs.
+
+    Read directly (not through :mod:`mlops_nb.pipeline.spec`, which sits above this
+    module): only the stage names and their ``needs`` are used, for a message.
+    """
+    try:
+        raw = yaml.safe_load(settings.pipeline_file.read_text()) or {}
+        pipelines = raw.get("pipelines") or {}
+        for name, body in pipelines.items():
+            stages = body.get("stages") or {}
+            if stage in stages:
+                needs = {str(s): _names((spec or {}).get("needs")) for s, spec in stages.items()}
+                return str(name), _run_order(needs), needs
+    except (OSError, yaml.YAMLError, AttributeError, TypeError):
+        pass  # a broken pipeline.yaml is reported when a run starts
+    return None, [], {}
+
+
+def _names(needs: Any) -> list[str]:
+    if needs is None:
+        return []
+    return [str(needs)] if isinstance(needs, str) else [str(n) for n in needs]
+
+
+def _run_order(needs: dict[str, list[str]]) -> list[str]:
+    """Stages so that each comes after what it needs, keeping declaration order (as a run)."""
+    ordered: list[str] = []
+    while True:
+        ready = next((s for s in needs if s not in ordered and set(needs[s]) <= set(ordered)), None)
+        if ready is None:  # all placed, or a cycle the spec reports when a run starts
+            return ordered
+        ordered.append(ready)
+
+
+def _ancestors(stage: str, needs: dict[str, list[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = [stage]
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(needs.get(current, []))
+    return seen
+
+
+def _until(missing: list[str], needs: dict[str, list[str]], asking: str) -> str:
+    """The stage whose ``--until`` makes every missing stage: the last that covers them all.
+
+    When none does (stages on parallel branches), the asking stage itself, which
+    then runs too.
+    """
+    covering = [s for s in missing if set(missing) <= _ancestors(s, needs)]
+    return covering[-1] if covering else asking
+
+
+def _missing_in_dev(asking: str, missing: list[str], folder: Path, command: str) -> str:
+    quoted = ", ".join(f"'{name}'" for name in missing)
+    if len(missing) == 1:
+        return (
+            f"stage '{asking}' needs the output of stage {quoted}, which has not run in the "
+            f"development folder {folder}.\nMake it with:  {command}\n"
+            f"then run this notebook again (or first Run All on the {quoted} template)."
+        )
+    return (
+        f"stage '{asking}' needs the output of stages {quoted}, which have not run in the "
+        f"development folder {folder}.\nMake them all with:  {command}\n"
+        f"then run this notebook again (or first Run All on their templates, in that order)."
+    )
 
 
 def _stage_name(folder: Path) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,9 @@ def test_the_scaffold_has_everything_and_clean_notebooks(tmp_path):
         ".gitignore",
         "requirements.txt",
         "outputs/.gitkeep",
+        ".gitattributes",
     } <= names
+    assert not any(name.startswith(".git/") for name in names)
     assert "contracts/churn.yaml" in names and "templates/01_ingest.ipynb" in names
     workflow = yaml.safe_load((project.path / ".github/workflows/mlops-nb.yml").read_text())
     steps = " ".join(str(step.get("run", "")) for step in workflow["jobs"]["pipeline"]["steps"])
@@ -55,6 +58,83 @@ def test_the_scaffold_has_everything_and_clean_notebooks(tmp_path):
         "train",
         "monitor",
     }
+
+
+def executed(path: Path) -> None:
+    """Write a notebook as a run (or Run All and Ctrl+S) leaves it: outputs and counts."""
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(7)", execution_count=4)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="7\n")]
+    notebook.cells = [cell]
+    nbformat.write(notebook, path)
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def stored_outputs(repo: Path, path: str) -> list:
+    stored = json.loads(git(repo, "show", f":{path}"))
+    return [(c.get("outputs"), c.get("execution_count")) for c in stored["cells"]]
+
+
+requires_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+@requires_git
+def test_a_new_project_is_a_git_repository_that_stores_notebooks_without_outputs(tmp_path):
+    project = new_project(tmp_path / "mine")
+    assert "a new git repository" in project.git and "nbstripout" in project.git
+    assert (project.path / ".git").is_dir()
+    assert "*.ipynb filter=nbstripout" in (project.path / ".gitattributes").read_text()
+    executed(project.path / "templates" / "11_extra.ipynb")
+    git(project.path, "add", "templates")
+    assert stored_outputs(project.path, "templates/11_extra.ipynb") == [([], None)]
+    template = "templates/01_ingest.ipynb"
+    assert git(project.path, "show", f":{template}") == (project.path / template).read_text()
+
+
+@requires_git
+def test_inside_a_repository_the_filter_is_set_up_there(tmp_path):
+    git(tmp_path, "init", "--quiet")
+    project = new_project(tmp_path / "sub")
+    assert f"the git repository {tmp_path}" in project.git
+    assert not (project.path / ".git").exists()
+    executed(project.path / "n.ipynb")
+    git(tmp_path, "add", "sub/n.ipynb")
+    assert stored_outputs(tmp_path, "sub/n.ipynb") == [([], None)]
+
+
+def test_without_git_nothing_is_initialized(tmp_path):
+    done = mlops(tmp_path, "new", "plain", "--no-git")
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "plain" / ".git").exists() and "git:" not in done.stdout
+    assert (tmp_path / "plain" / ".gitattributes").is_file()
+
+
+@requires_git
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_configures_the_same_filter_in_a_clone(tmp_path):
+    repo = Path(__file__).parent.parent
+    shutil.copy(repo / ".gitattributes", tmp_path)
+    make = [
+        "make",
+        "-s",
+        "-f",
+        str(repo / "Makefile"),
+        "git-filter",
+        "STAMP=",
+        f"BIN={Path(sys.executable).parent}",
+    ]
+    assert subprocess.run(make, cwd=tmp_path, capture_output=True).returncode == 0, "outside git"
+    git(tmp_path, "init", "--quiet")
+    done = subprocess.run(make, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    executed(tmp_path / "n.ipynb")
+    git(tmp_path, "add", "n.ipynb")
+    assert stored_outputs(tmp_path, "n.ipynb") == [([], None)]
 
 
 def test_an_existing_folder_is_never_overwritten(tmp_path):

@@ -55,11 +55,117 @@ def test_every_artifact_kind_round_trips_with_its_hash(settings):
     assert consumer.input_path("produce", "plot").read_bytes().startswith(b"\x89PNG")
 
 
-def test_missing_upstream_says_which_stage_to_run_first(settings):
+CHAIN = """
+pipelines:
+  other:
+    stages:
+      produce: {notebook: notebooks/produce.ipynb}
+  chain:
+    stages:
+      ingest: {notebook: notebooks/produce.ipynb}
+      validate: {notebook: notebooks/produce.ipynb, needs: [ingest]}
+      prepare: {notebook: notebooks/produce.ipynb, needs: validate}
+      evaluate: {notebook: notebooks/consume.ipynb, needs: [prepare, ingest]}
+  fan:
+    stages:
+      root: {notebook: notebooks/produce.ipynb}
+      left: {notebook: notebooks/produce.ipynb, needs: [root]}
+      right: {notebook: notebooks/produce.ipynb, needs: [root]}
+      join: {notebook: notebooks/consume.ipynb, needs: [left, right]}
+"""
+
+
+def test_missing_upstream_by_hand_gives_the_command_that_makes_it(settings):
     consumer = Stage("consume", settings=settings)
-    expected = r"needs the output of stage 'produce'.*run the 'produce'"
-    with pytest.raises(StageInputError, match=expected):
+    expected = (
+        r"stage 'consume' needs the output of stage 'produce', which has not run in the "
+        r"development folder .*\nMake it with:  mlops-nb run demo --until produce --dev\n"
+    )
+    with pytest.raises(StageInputError, match=expected) as caught:
         consumer.input("produce", "numbers")
+    assert caught.value.missing == ["produce"]
+    assert caught.value.command == "mlops-nb run demo --until produce --dev"
+
+
+def test_missing_upstream_by_hand_names_every_missing_stage_in_run_order(make_project):
+    settings = make_project(CHAIN)
+    with pytest.raises(StageInputError) as caught:
+        Stage("evaluate", settings=settings).input("prepare", "data")
+    error = caught.value
+    assert error.missing == ["ingest", "validate", "prepare"]
+    assert error.command == "mlops-nb run chain --until prepare --dev"
+    assert "stages 'ingest', 'validate', 'prepare', which have not run" in str(error)
+    assert "Make them all with:  mlops-nb run chain --until prepare --dev" in str(error)
+
+    Stage("ingest", settings=settings).save("data", {"rows": 1})
+    with pytest.raises(StageInputError) as caught:
+        Stage("evaluate", settings=settings).input("prepare", "data")
+    assert caught.value.missing == ["validate", "prepare"]
+
+
+def test_stages_on_parallel_branches_are_made_by_running_until_the_asking_stage(make_project):
+    settings = make_project(CHAIN)
+    with pytest.raises(StageInputError) as caught:
+        Stage("join", settings=settings).input("left", "data")
+    assert caught.value.missing == ["root", "left", "right"]
+    assert caught.value.command == "mlops-nb run fan --until join --dev"
+
+
+def test_a_stage_in_no_pipeline_says_which_template_to_run_first(settings):
+    with pytest.raises(StageInputError, match=r"run the 'produce' template first \(Run All\)"):
+        Stage("stray", settings=settings).input("produce", "numbers")
+
+
+def test_missing_upstream_in_a_run_is_precise(settings, tmp_path):
+    run = tmp_path / "run"
+    consumer = Stage("consume", stage_dir=run / "02_consume", settings=settings)
+    with pytest.raises(StageInputError, match=r"the run has no finished 'produce' stage$"):
+        consumer.input("produce", "numbers")
+    undeclared = r"'other' is not among the stages 'consume' needs in pipeline.yaml: add it"
+    with pytest.raises(StageInputError, match=undeclared):
+        consumer.input("other", "numbers")
+    assert "--dev" not in str(consumer._missing_upstream("produce"))
+
+
+def test_in_a_notebook_the_error_shows_as_its_message_without_frames(settings):
+    with pytest.raises(StageInputError) as caught:
+        Stage("consume", settings=settings).input("produce", "numbers")
+    lines = caught.value._render_traceback_()
+    assert lines[0] == "\x1b[0;31mStageInputError\x1b[0m: " + str(caught.value).splitlines()[0]
+    assert lines[1:-1] == str(caught.value).splitlines()[1:]
+    assert lines[-1] == "(the full traceback: %tb verbose)"
+    assert not any("File " in line or "Traceback" in line for line in lines)
+
+
+@pytest.mark.slow
+def test_in_a_kernel_tb_verbose_shows_the_full_traceback(settings):
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                f"import os; os.environ['MLOPS_NB_OUTPUTS'] = {str(settings.outputs)!r}\n"
+                "from mlops_nb import Stage\n"
+                "Stage('consume').input('produce', 'numbers')"
+            ),
+            nbformat.v4.new_code_cell("%tb verbose"),
+        ]
+    )
+    NotebookClient(
+        notebook,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(settings.root)}},
+    ).execute()
+    error = notebook.cells[0].outputs[-1]
+    assert error.output_type == "error" and error.ename == "StageInputError"
+    assert "needs the output of stage 'produce'" in error.evalue
+    assert len(error.traceback) == 4 and "File" not in "".join(error.traceback)
+    full = "".join(
+        o.get("text", "") + "".join(o.get("traceback", [])) for o in notebook.cells[1].outputs
+    )
+    assert "_missing_upstream" in full and "StageInputError" in full
 
 
 def test_missing_artifact_lists_what_was_saved(settings):

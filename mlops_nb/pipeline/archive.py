@@ -13,6 +13,10 @@ Layout::
 
 Run ids are ``YYYYmmddTHHMMSS.ffffffZ-xxxx`` (UTC start time plus a random
 suffix), so sorting ids sorts runs by start time.
+
+A run of only part of its pipeline (``--until STAGE`` short of the last stage)
+has ``"partial": true`` in run.json beside ``"until"``; its ``status`` keeps the
+usual values, so a partial run that succeeded is ``succeeded`` and ``partial``.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 from mlops_nb.artifacts import write_json
 from mlops_nb.errors import RunError, RunNotFoundError
 
-__all__ = ["find_run", "list_runs", "new_run_id", "read_run", "write_json"]
+__all__ = ["find_run", "is_partial", "list_runs", "new_run_id", "read_run", "write_json"]
 
 RUN_FILE = "run.json"
 INDEX = "index.html"
@@ -99,6 +103,17 @@ def mark_interrupted(record: dict[str, Any]) -> dict[str, Any]:
         for stage in record.get("stages", [])
     ]
     return record
+
+
+def is_partial(record: dict[str, Any]) -> bool:
+    """Whether the run executed only part of its pipeline (``--until``).
+
+    Runs recorded before the ``partial`` field existed count as partial when
+    they were given ``--until``.
+    """
+    if "partial" in record:
+        return bool(record["partial"])
+    return record.get("until") is not None
 
 
 def list_runs(runs_dir: Path) -> list[dict[str, Any]]:

@@ -4,6 +4,13 @@ The runner never edits a template: papermill writes the executed copy, with the
 injected parameters, into the stage's folder of a new run (see
 :mod:`mlops_nb.pipeline.archive`). Every state change rewrites ``run.json`` and
 ``index.html`` atomically, so a run folder can be read at any moment.
+
+A *development* run (``Runner(dev=True)``, ``mlops-nb run --dev``) executes the
+stages into the development folder instead, ``outputs/dev/<stage>/``, the folders
+a template run by hand reads and writes: it is no archived run (its run.json sits
+in ``outputs/dev/``, with the id ``dev``), may reuse cached results but never
+offers its own to the cache (hand runs rewrite those folders), and records no
+stage in the tracking store, just as a template run by hand does not.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import socket
 import sys
 import threading
@@ -35,6 +43,8 @@ from mlops_nb.stage import MANIFEST, RESERVED_RUN_FIELDS
 
 log = logging.getLogger(__name__)
 EXECUTED = "executed.ipynb"
+DEV_RUN_ID = "dev"
+"""The id of a development run (it is the development folder's name, and Stage's run_id)."""
 # papermill only warns about unknown parameters and comments it cannot parse; the spec
 # has already refused unknown names, so its warnings would only be noise.
 logging.getLogger("papermill").setLevel(logging.ERROR)
@@ -126,6 +136,7 @@ class Runner:
         cache: bool = True,
         force: Iterable[str] = (),
         jobs: int = 1,
+        dev: bool = False,
     ) -> None:
         """Set up a runner.
 
@@ -137,7 +148,8 @@ class Runner:
         ``cache`` reuses the result of a stage whose fingerprint matches an
         earlier one (see :mod:`mlops_nb.pipeline.cache`); ``force`` names
         stages to execute even so. ``jobs`` runs up to that many stages at once
-        where the DAG allows it.
+        where the DAG allows it. ``dev`` runs into the development folder (see
+        the module's documentation).
         """
         if jobs < 1:
             raise ParameterError(f"--jobs must be at least 1, got {jobs}", param="jobs")
@@ -150,6 +162,7 @@ class Runner:
         self.cache = cache
         self.force = frozenset(force)
         self.jobs = jobs
+        self.dev = dev
         self._kernels: KernelPool | None = None
         self._plan: RunPlan | None = None
         self._lock = threading.RLock()
@@ -166,6 +179,11 @@ class Runner:
         Raises :class:`StageFailedError` (after recording the failure) when a
         stage fails; ``KeyboardInterrupt`` marks the run interrupted.
         """
+        if self.dev and resume is not None:
+            raise ParameterError(
+                "a development run cannot resume an archived run: use --resume or --dev, not both",
+                param="dev",
+            )
         unknown = sorted(self.force - {stage.name for stage in plan.stages})
         if unknown:
             raise ParameterError(
@@ -238,7 +256,7 @@ class Runner:
             if self._kernels is None:
                 assert self._plan is not None
                 stages = self._plan.stages
-                run_dir = self.settings.runs_dir / self._run_id
+                run_dir = self._run_dir
                 _skip_iri_grammars()
                 report.warm_up()  # nbconvert's import overlaps the first stage
                 self._kernels = KernelPool.open(
@@ -259,11 +277,15 @@ class Runner:
             kernels.close()  # the fork server and any kernel left
 
     def _start(self, plan: RunPlan) -> tuple[Path, dict[str, Any]]:
-        run_id = archive.new_run_id()
-        run_dir = self.settings.runs_dir / run_id
-        run_dir.mkdir(parents=True)
-        self._run_id = run_id
-        record = _new_record(run_id, run_dir, plan, self.settings)
+        if self.dev:
+            run_id, run_dir = DEV_RUN_ID, self.settings.dev_dir
+            run_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            run_id = archive.new_run_id()
+            run_dir = self.settings.runs_dir / run_id
+            run_dir.mkdir(parents=True)
+        self._run_id, self._run_dir = run_id, run_dir
+        record = _new_record(run_id, run_dir, plan, self.settings, dev=self.dev)
         self._save(run_dir, record)
         self.observer.run_started(record)
         return run_dir, record
@@ -295,10 +317,12 @@ class Runner:
                 entry.update(status="succeeded", cached=True, cached_from=source.parent.name)
             else:
                 self._save(run_dir, record)  # run.json says "running" only for stages that execute
+                if self.dev and stage_dir.exists():
+                    shutil.rmtree(stage_dir)  # as a template run by hand starts afresh
                 stage_dir.mkdir()
                 self._execute(stage, stage_dir, params.per_stage[stage.name], timing)
                 entry["status"] = "succeeded"
-                if fprint.digest is not None:
+                if fprint.digest is not None and not self.dev:
                     CacheIndex(self.settings).store(fprint.digest, self._run_id, entry["dir"])
         except StageFailedError as exc:
             interrupted = self._interrupted.is_set()
@@ -317,7 +341,7 @@ class Runner:
                     entry.update(timing)  # waiting for the kernel vs running the cells
                 _collect_stage(stage_dir, entry, record)
                 self._save(run_dir, record)
-                if stage_dir.is_dir():
+                if stage_dir.is_dir() and not self.dev:
                     track_stage(self.settings, record, entry, stage_dir)
                 self.observer.stage_finished(entry, index, total)
 
@@ -428,13 +452,21 @@ def _skip_iri_grammars() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
-def stage_dirs(stages: list[StageSpec]) -> list[str]:
-    """The folder of each stage in a run: ``01_ingest``, ``02_validate`` ..."""
+def stage_dirs(stages: list[StageSpec], *, dev: bool = False) -> list[str]:
+    """The folder of each stage in a run: ``01_ingest``, ``02_validate`` ...
+
+    In the development folder a stage's folder is its bare name (``ingest``), as
+    a template run by hand names it.
+    """
+    if dev:
+        return [stage.name for stage in stages]
     width = max(2, len(str(len(stages))))
     return [f"{index:0{width}d}_{stage.name}" for index, stage in enumerate(stages, start=1)]
 
 
-def _new_record(run_id: str, run_dir: Path, plan: RunPlan, settings: Settings) -> dict[str, Any]:
+def _new_record(
+    run_id: str, run_dir: Path, plan: RunPlan, settings: Settings, *, dev: bool = False
+) -> dict[str, Any]:
     stages = [
         {
             "name": stage.name,
@@ -455,7 +487,7 @@ def _new_record(run_id: str, run_dir: Path, plan: RunPlan, settings: Settings) -
             "report": None,
             "error": None,
         }
-        for stage, folder in zip(plan.stages, stage_dirs(plan.stages), strict=True)
+        for stage, folder in zip(plan.stages, stage_dirs(plan.stages, dev=dev), strict=True)
     ]
     return {
         "schema": archive.SCHEMA_VERSION,
@@ -466,6 +498,8 @@ def _new_record(run_id: str, run_dir: Path, plan: RunPlan, settings: Settings) -
         "finished_at": None,
         "seconds": None,
         "until": plan.until,
+        "partial": len(plan.stages) < len(plan.pipeline.stages),
+        "dev": dev,
         "overrides": plan.overrides,
         "trigger": plan.trigger,
         "resumed_from": None,

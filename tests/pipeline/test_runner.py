@@ -9,10 +9,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from mlops_nb import Stage
 from mlops_nb.errors import ParameterError, PipelineSpecError, StageFailedError
 from mlops_nb.pipeline.runner import Runner, plan_run
 from tests.conftest import TWO_STAGES
 
+LONELY = """
+pipelines:
+  lonely:
+    stages:
+      consume: {notebook: notebooks/consume.ipynb}
+"""
 WITH_BROKEN = TWO_STAGES.replace(
     "      consume:\n        notebook: notebooks/consume.ipynb\n        needs: [produce]\n",
     "      broken:\n        notebook: notebooks/broken.ipynb\n        needs: [produce]\n"
@@ -34,6 +41,7 @@ def test_a_run_leaves_a_complete_archive(make_project):
     assert run_dir.parent == settings.runs_dir
     saved = json.loads((run_dir / "run.json").read_text())
     assert saved["status"] == "succeeded"
+    assert saved["partial"] is False and saved["dev"] is False
     assert [s["name"] for s in saved["stages"]] == ["produce", "consume"]
     assert all(s["status"] == "succeeded" and s["seconds"] > 0 for s in saved["stages"])
     assert saved["params"]["value"] == 5
@@ -82,6 +90,50 @@ def test_until_runs_only_what_the_stage_needs(make_project):
     settings = make_project()
     record = Runner(settings).run(plan_run(settings, until="produce"))
     assert [s["name"] for s in record["stages"]] == ["produce"]
+    saved = json.loads((Path(record["run_dir"]) / "run.json").read_text())
+    assert saved["partial"] is True and saved["until"] == "produce"
+    assert saved["status"] == "succeeded"
+    whole = Runner(settings).run(plan_run(settings, until="consume"))
+    assert whole["partial"] is False, "--until the last stage runs the whole pipeline"
+
+
+@pytest.mark.slow
+def test_a_development_run_fills_the_folders_templates_read_by_hand(make_project):
+    settings = make_project()
+    stale = settings.dev_dir / "produce" / "stale.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    record = Runner(settings, dev=True).run(plan_run(settings, until="produce"))
+    assert record["id"] == "dev" and record["dev"] is True and record["partial"] is True
+    assert Path(record["run_dir"]) == settings.dev_dir
+    assert (settings.dev_dir / "produce" / "executed.ipynb").is_file()
+    assert not stale.exists(), "a stage's development folder starts afresh"
+    assert not settings.runs_dir.exists(), "a development run is not archived"
+    assert not list((settings.outputs / "cache").glob("*.json")), "nor offered to the cache"
+
+    by_hand = Stage("consume", settings=settings)
+    assert by_hand.input("produce", "numbers") == {"value": 1, "label": "x"}
+
+
+def test_a_development_run_cannot_resume(make_project):
+    settings = make_project()
+    with pytest.raises(ParameterError, match="use --resume or --dev, not both"):
+        Runner(settings, dev=True).run(plan_run(settings), resume={"id": "x", "stages": []})
+    assert not settings.dev_dir.exists()
+
+
+@pytest.mark.slow
+def test_an_mlops_nb_error_in_a_stage_keeps_its_name_and_message(make_project):
+    settings = make_project(LONELY)
+    with pytest.raises(StageFailedError) as caught:
+        Runner(settings).run(plan_run(settings))
+    error = caught.value
+    assert error.ename == "StageInputError"
+    assert "needs the output of stage 'produce'" in error.evalue
+    assert "StageInputError: stage 'consume' needs the output of stage 'produce'" in str(error)
+    executed = nbformat.read(error.notebook, as_version=4)
+    shown = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert len(shown) == 1 and not any("File " in line for line in shown[0].traceback)
 
 
 def test_bad_requests_create_no_run_folder(make_project):
