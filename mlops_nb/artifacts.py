@@ -24,14 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlops_nb.errors import MlopsNbError
+from mlops_nb.errors import ArtifactError
 
 TEXT_SUFFIXES = {".txt", ".md", ".yaml", ".yml", ".html", ".csv", ".log"}
 TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "mlops_nb.", "builtins.")
-
-
-class ArtifactError(MlopsNbError, ValueError):
-    """An artifact cannot be saved or loaded."""
 
 
 def kind_of(name: str, obj: Any) -> tuple[str, str]:

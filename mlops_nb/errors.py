@@ -6,20 +6,27 @@ structured attributes naming *where* it happened, and a message that says
 
     MlopsNbError
     ├── ConfigError              project layout, settings
+    ├── ScaffoldError            `mlops-nb new` cannot create the project where asked
     ├── PipelineSpecError        pipeline.yaml: unknown stage, cycle, missing notebook
     │   └── ParameterError       unknown -p name, value of the wrong type   (also ValueError)
     ├── RunError                 a run that cannot start or continue
-    │   └── StageFailedError     a stage's notebook raised: stage, cell, error, notebook path
+    │   ├── StageFailedError     a stage's notebook raised: stage, cell, error, notebook path
+    │   └── ForkServerError      the kernel fork server did not start or answer (also RuntimeError)
     ├── RunNotFoundError         `runs show` of an id that does not exist   (also LookupError)
     ├── StageInputError          an upstream stage has not run / artifact missing (also LookupError)
+    ├── ArtifactError            an artifact cannot be saved or loaded       (also ValueError)
     ├── DataSourceError          data source missing, empty, malformed        (also ValueError)
     ├── DataValidationError      data breaks its pandera contract            (also ValueError)
     ├── ContractError            a contract file that cannot be read          (also ValueError)
     ├── PreparationError         cleansing, splitting or feature building     (also ValueError)
     ├── ModelingError            candidates, tuning, evaluation, comparison   (also ValueError)
+    ├── StoreError               the tracking/registry database cannot be opened or written
+    ├── TrackingError            a value cannot be logged or read as asked   (also ValueError)
+    │   └── FilterError          a search filter or ordering cannot be parsed
     ├── RegistryError            model registry: bad name, untrusted or tampered package
     │   └── ModelNotFoundError   unknown model name, version or alias        (also LookupError)
-    └── ServingError             model server: unsafe bind, bad limits, no inference log
+    ├── ServingError             model server: unsafe bind, bad limits, no inference log
+    └── MonitoringError          drift or performance monitoring cannot run (also ValueError)
 
 Third-party errors (papermill, nbclient, pandas, SQLAlchemy, pandera) are
 translated at the boundary into one of these, with the original on
@@ -137,6 +144,43 @@ class DataValidationError(MlopsNbError, ValueError):
     """Data does not satisfy its contract.
 
     ``failures`` holds the full failure table (a DataFrame) when there is one.
+    """
+
+
+class ScaffoldError(MlopsNbError):
+    """A project cannot be created where asked."""
+
+
+class ForkServerError(RunError, RuntimeError):
+    """The fork server could not be started, did not answer, or refused a request."""
+
+
+class ArtifactError(MlopsNbError, ValueError):
+    """An artifact cannot be saved or loaded."""
+
+
+class StoreError(MlopsNbError):
+    """The tracking/registry database cannot be opened, migrated or written."""
+
+
+class TrackingError(MlopsNbError, ValueError):
+    """Something cannot be logged to, or read from, the tracking store as asked."""
+
+
+class FilterError(TrackingError):
+    """A search filter or ordering cannot be parsed.
+
+    Attributes: ``filter`` (the text), ``position`` (0-based) and ``token``.
+    """
+
+
+class MonitoringError(MlopsNbError, ValueError):
+    """Drift or performance monitoring cannot run as requested.
+
+    Raised for empty current data, columns of the reference missing from the
+    current data (``columns``), a column whose type changed (``columns``), a
+    bad parameter (``parameter``) and a drift profile file that cannot be read
+    (``path``). The message names the columns and says how to fix the problem.
     """
 
 

@@ -42,7 +42,7 @@ from typing import Any
 import nbformat
 
 from mlops_nb import __version__
-from mlops_nb.errors import MlopsNbError
+from mlops_nb.errors import ScaffoldError
 
 __all__ = ["KERNELSPEC", "ScaffoldError", "new_project", "normalize_notebook", "project_source"]
 
@@ -62,10 +62,6 @@ _CELL_METADATA_DROPPED = (
 SHARE = Path("share") / "mlops-nb"
 _PROJECT_FILES = ("pipeline.yaml",)
 _FOLDERS = {"templates": "*.ipynb", "contracts": "*.yaml", "notebooks": "dashboard.ipynb"}
-
-
-class ScaffoldError(MlopsNbError):
-    """A project cannot be created where asked."""
 
 
 @dataclass(frozen=True)

@@ -9,3 +9,32 @@ def test_all_is_sorted_complete_and_importable():
         assert hasattr(mlops_nb, name), name
     exported = set(mlops_nb._EXPORTS)
     assert exported == set(mlops_nb.__all__) - {"__version__"}, "lazy map and __all__ differ"
+
+
+INTERNAL = {
+    "ApiError",  # HTTP control flow inside the server, turned into a response
+    "UnknownCommandError",  # click usage error inside the CLI, printed as one line
+}
+
+
+def test_every_error_class_is_in_the_tree_and_exported():
+    import inspect
+    import pkgutil
+    from importlib import import_module
+
+    import mlops_nb.errors as errors
+
+    drawn = errors.__doc__
+    for info in pkgutil.walk_packages(mlops_nb.__path__, "mlops_nb."):
+        if info.name.endswith("__main__") or ".lab." in info.name:
+            continue
+        module = import_module(info.name)
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if not issubclass(cls, Exception) or not cls.__module__.startswith("mlops_nb"):
+                continue
+            if name in INTERNAL:
+                continue
+            assert cls.__module__ == "mlops_nb.errors", f"{name} is defined in {cls.__module__}"
+            assert issubclass(cls, errors.MlopsNbError), name
+            assert name == "MlopsNbError" or f"── {name} " in drawn, f"{name} is not drawn"
+            assert getattr(mlops_nb, name) is cls, f"{name} is not exported by mlops_nb"

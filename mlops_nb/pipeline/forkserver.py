@@ -42,6 +42,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from mlops_nb.errors import ForkServerError
+
 FORK_ENV = "MLOPS_NB_FORK"
 PRELOAD_ENV = "MLOPS_NB_PRELOAD"
 # The kernel machinery itself: imported by every kernel before the first cell runs.
@@ -70,10 +72,6 @@ ESSENTIALS = (
 # shell when it is first imported, which must happen in the kernel.
 NEVER_PRELOAD = ("matplotlib_inline", "ipykernel_launcher", "__future__", "__main__")
 _SERVER_CODE = "from mlops_nb.pipeline.forkserver import main; main()"
-
-
-class ForkServerError(RuntimeError):
-    """The fork server could not be started, did not answer, or refused a request."""
 
 
 def fork_supported() -> bool:

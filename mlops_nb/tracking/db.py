@@ -20,16 +20,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from mlops_nb.errors import MlopsNbError
+from mlops_nb.errors import StoreError
 
 BUSY_TIMEOUT_MS = 30_000
 RETRY_SECONDS = 120.0
 
 T = TypeVar("T")
-
-
-class StoreError(MlopsNbError):
-    """The tracking/registry database cannot be opened, migrated or written."""
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -34,8 +34,8 @@ from typing import Any, NoReturn
 
 import pandas as pd
 
+from mlops_nb.errors import FilterError
 from mlops_nb.tracking.reads import RUN_COLUMNS
-from mlops_nb.tracking.values import TrackingError
 
 ATTRIBUTES = RUN_COLUMNS  # every run column can be filtered on
 TIME_ATTRIBUTES = ("start_time", "end_time")
@@ -72,13 +72,6 @@ _TOKEN = re.compile(
 _INTEGER = re.compile(r"[+-]?\d+")
 FILTER_EXAMPLE = "metrics.cv_roc_auc > 0.8 and params.model = 'rf'"
 ORDER_EXAMPLE = "metrics.cv_roc_auc desc, attributes.start_time"
-
-
-class FilterError(TrackingError):
-    """A search filter or ordering cannot be parsed.
-
-    Attributes: ``filter`` (the text), ``position`` (0-based) and ``token``.
-    """
 
 
 @dataclass(frozen=True)

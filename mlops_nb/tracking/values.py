@@ -10,15 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mlops_nb.errors import MlopsNbError
+from mlops_nb.errors import TrackingError
 
 MAX_KEY_LENGTH = 250
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-class TrackingError(MlopsNbError, ValueError):
-    """Something cannot be logged to, or read from, the tracking store as asked."""
 
 
 def new_run_id() -> str:
