@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# an editable install skips data-files: enable the run-report route of JupyterLab by hand
+	install -D -m 644 mlops_nb/lab/jupyter_server_config.d/mlops_nb.json \
+		$(VENV)/etc/jupyter/jupyter_server_config.d/mlops_nb.json
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mlops-nb)" >/dev/null
 	@touch $(STAMP)
 

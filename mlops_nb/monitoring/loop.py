@@ -175,18 +175,43 @@ def monitor_decision(
             when the current data has no labels.
         prediction_drift_counts: Whether prediction drift alone means ``drift``.
     """
-    drifted = list(drift.features.loc[drift.features["drifted"], "column"])
-    share = f"{drift.n_drifted} of {len(drift.features)} features drifted ({drift.drift_share:.0%})"
+    count, names, notes = _drift_counts(drift)
     if performance is not None and performance.degraded:
         worse = performance.table.loc[performance.table["degraded"], "metric"].tolist()
-        return "degraded", f"performance fell beyond tolerance on {', '.join(worse)}; {share}"
+        return (
+            "degraded",
+            f"performance fell beyond tolerance on {', '.join(worse)}; {count}{notes}",
+        )
     if drift.dataset_drift:
-        return "drift", f"{share}: {', '.join(drifted)}"
+        return "drift", f"{count}{names}{notes}"
     prediction = drift.prediction
     if prediction_drift_counts and prediction is not None and bool(prediction["drifted"]):
-        return "drift", f"the predictions drifted ({prediction['reason']}); {share}"
+        return "drift", f"the predictions drifted ({prediction['reason']}); {count}{notes}"
     checked = "" if performance is None else "; performance within tolerance"
-    return "ok", f"{share}, below the dataset-drift threshold{checked}"
+    return "ok", f"{count}, below the dataset-drift threshold{notes}{checked}"
+
+
+def _drift_counts(drift: Any) -> tuple[str, str, str]:
+    """The drifted count, the drifted names and the columns not checked, as text.
+
+    The share is of the *checked* features, as the dataset-drift policy counts
+    them (``6 of 9 checked features drifted (67%, threshold 50%)``); skipped
+    columns and columns short of data were not tested, so they are named apart
+    (``; not checked: 1 skipped (customer_id)``).
+    """
+    features = drift.features
+    count = (
+        f"{drift.n_drifted} of {drift.n_checked} checked features drifted "
+        f"({drift.drift_share:.0%}, threshold {drift.drift_share_threshold:.0%})"
+    )
+    drifted = [str(c) for c in features.loc[features["drifted"], "column"]]
+    names = f": {', '.join(drifted)}" if drifted else ""
+    notes = []
+    for status in ("skipped", "insufficient data"):
+        columns = [str(c) for c in features.loc[features["status"] == status, "column"]]
+        if columns:
+            notes.append(f"{len(columns)} {status} ({', '.join(columns)})")
+    return count, names, f"; not checked: {', '.join(notes)}" if notes else ""
 
 
 def training_contract(settings: Settings, pipeline_run: str | None) -> Path | None:

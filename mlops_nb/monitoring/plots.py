@@ -93,7 +93,10 @@ def drift_overview_figure(report: DriftReport) -> Figure:
 
     A bar reaching the dashed line at 1 is an effect large enough to matter;
     it is drifted (red) when its test is also significant. Columns short of
-    data and skipped columns have no bar.
+    data and skipped columns have no bar. Ratios above
+    :data:`MAX_RATIO_SHOWN` are drawn at that length, hatched, their label
+    giving the real ratio, and the axis label says so. A label sits inside its
+    bar when the bar is long, so none runs past the frame.
     """
     table = report.features
     if report.prediction is not None:
@@ -105,7 +108,9 @@ def drift_overview_figure(report: DriftReport) -> Figure:
     threshold = table["threshold"].to_numpy(dtype=float)
     ratio = np.where(threshold > 0, effect / np.where(threshold > 0, threshold, 1.0), effect)
     ratio = np.nan_to_num(ratio, nan=0.0)
-    limit = float(min(max(2.0, ratio.max(initial=0.0)), MAX_RATIO_SHOWN)) * 1.25
+    shown = np.minimum(ratio, MAX_RATIO_SHOWN)
+    capped = ratio > MAX_RATIO_SHOWN
+    limit = max(2.0, float(shown.max(initial=0.0))) * 1.04
     colors = [
         DRIFT_COLOR if drifted else (CURRENT_COLOR if status == "no drift" else QUIET_COLOR)
         for drifted, status in zip(table["drifted"], table["status"], strict=True)
@@ -113,25 +118,61 @@ def drift_overview_figure(report: DriftReport) -> Figure:
     figure = Figure(figsize=(9, 1.4 + 0.32 * max(len(names), 1)), layout="constrained")
     ax = figure.add_subplot()
     positions = np.arange(len(names))
-    ax.barh(positions, np.minimum(ratio, limit / 1.25), color=colors)
-    for position, row, value in zip(positions, table.itertuples(), ratio, strict=True):
-        if row.status in ("drift", "no drift"):
-            label = f"{row.effect_name} {row.effect:.2g}"
-        else:
-            label = str(row.status)
-        ax.text(min(value, limit / 1.25) + limit * 0.01, position, label, va="center", fontsize=8)
+    bars = ax.barh(positions, shown, color=colors)
+    for bar, is_capped in zip(bars, capped, strict=True):
+        if is_capped:
+            bar.set_hatch("//")
+            bar.set_edgecolor("white")
+    for position, row, value, length, is_capped, color in zip(
+        positions, table.itertuples(), ratio, shown, capped, colors, strict=True
+    ):
+        label = _overview_label(row, value, is_capped)
+        _bar_label(ax, position, length, limit, label, color)
     ax.axvline(1.0, linestyle="--", color="black", linewidth=1)
     ax.set_yticks(positions, names)
     ax.invert_yaxis()
     ax.set_xlim(0, limit)
-    ax.set_xlabel("effect size ÷ threshold (≥ 1: large enough to matter)")
+    note = (
+        f"; bars capped at {MAX_RATIO_SHOWN:g} are hatched, the label gives the ratio"
+        if capped.any()
+        else ""
+    )
+    ax.set_xlabel(f"effect size ÷ threshold (≥ 1: large enough to matter){note}")
     verdict = "DRIFT" if report.dataset_drift else "no dataset drift"
     ax.set_title(
-        f"{verdict}: {report.n_drifted} of {report.n_checked} features drifted "
+        f"{verdict}: {report.n_drifted} of {report.n_checked} checked features drifted "
         f"({report.drift_share:.0%}; threshold {report.drift_share_threshold:.0%})",
         fontsize=10,
     )
     return figure
+
+
+def _overview_label(row: Any, ratio: float, capped: bool) -> str:
+    if row.status not in ("drift", "no drift"):
+        return str(row.status)
+    label = f"{row.effect_name} {row.effect:.2g}"
+    return f"{label} ({ratio:.0f}× threshold, capped)" if capped else label
+
+
+def _bar_label(
+    ax: Axes, position: float, length: float, limit: float, text: str, color: str
+) -> None:
+    """The label inside a long bar (right-aligned, white on the bar's colour), else after it."""
+    if length > 0.55 * limit:
+        x, align, ink, paper = length - limit * 0.01, "right", "white", color
+    else:
+        x, align, ink, paper = length + limit * 0.01, "left", "black", "white"
+    ax.text(
+        x,
+        position,
+        text,
+        va="center",
+        ha=align,
+        fontsize=8,
+        color=ink,
+        clip_on=True,
+        bbox={"facecolor": paper, "edgecolor": "none", "pad": 1.0, "alpha": 0.9},
+    )
 
 
 def _verdict(

@@ -9,7 +9,14 @@ It shows the stage timeline (a bar per stage proportional to its seconds,
 cached stages marked), the headline metrics, links to each stage's report and
 executed notebook, the model version registered and the gate's alias decision,
 a monitor run's decision and retraining, the run that triggered this one, and
-what changed in params and metrics since the previous run of the same pipeline.
+what changed in params and metrics since the previous run of the same pipeline
+(deltas only for quantities: none for a version number, a flag or a text;
+shares in percentage points). A partial run (``--until``) says so, and is
+compared on the stages it ran.
+
+Each stage's ``report.html`` (:func:`export_html`) is its executed notebook
+exported by nbconvert, titled with the stage and the run, linking back to the
+run's ``index.html``, its code cells foldable without JavaScript.
 """
 
 from __future__ import annotations
@@ -29,9 +36,9 @@ import jinja2
 
 from mlops_nb.artifacts import ArtifactError
 from mlops_nb.pipeline import compare
-from mlops_nb.pipeline.archive import INDEX
+from mlops_nb.pipeline.archive import INDEX, RUN_FILE
 
-__all__ = ["INDEX", "STAGE_REPORT", "export_html", "write_index"]
+__all__ = ["INDEX", "STAGE_REPORT", "export_html", "gate_decision", "write_index"]
 
 log = logging.getLogger(__name__)
 STAGE_REPORT = "report.html"
@@ -41,17 +48,28 @@ HEADLINE = re.compile(
     r"|drift_share|drifted_features|dataset_drift|decision)"
 )
 """Metric names (after ``stage.``) shown as the run's headline."""
+IDENTIFIER = re.compile(r"(?:\w+_)?(?:version|id|seed|random_state|pid|port|run)")
+"""Metric names (after ``stage.``) that hold identifiers: no delta, however numeric."""
+SHARE = re.compile(r"\w*(?:share|fraction)")
+"""Metric names of shares in [0, 1]: shown as percentages, changes in percentage points."""
 MAX_HEADLINE = 12
 MIN_BAR = 0.4  # percent: a stage of a few milliseconds still shows a sliver
 MAX_REMEMBERED = 256
 _PREVIOUS: dict[tuple[str, str], str] = {}  # (runs dir, run id) → previous run id
+TEMPLATES = Path(__file__).parent / "templates"
+STAGE_TEMPLATE = "stage_report.html.j2"
+"""nbconvert's lab template with a title, a link back to index.html and foldable code."""
 
 
 @cache
 def _exporter() -> Any:
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file=STAGE_TEMPLATE,
+        extra_template_paths=[str(TEMPLATES)],
+    )
     exporter.embed_images = True
     return exporter
 
@@ -75,17 +93,36 @@ def warm_up() -> threading.Thread:
     return thread
 
 
-def export_html(notebook_path: Path, target: Path) -> Path | None:
-    """Write the HTML export of ``notebook_path`` to ``target``.
+def export_html(
+    notebook_path: Path,
+    target: Path,
+    *,
+    stage: str | None = None,
+    run_id: str | None = None,
+) -> Path | None:
+    """Write the HTML export of ``notebook_path`` to ``target``, a stage's ``report.html``.
 
-    A notebook that cannot be exported (e.g. a kernel died before it was saved)
-    is logged and skipped: the report links the notebook instead.
+    The page is titled with the stage and the run, links back to the run's
+    ``index.html`` (when ``target`` sits in a run folder, ``<run>/NN_stage/``)
+    and shows each code cell in a collapsible block, with a switch hiding all
+    code (no JavaScript, nothing from a CDN). A notebook that cannot be exported
+    (e.g. a kernel died before it was saved) is logged and skipped: the report
+    links the notebook instead.
+
+    Args:
+        notebook_path: The executed notebook.
+        target: Where to write the HTML.
+        stage: The stage name (default: from the folder, ``06_evaluate`` → ``evaluate``).
+        run_id: The run id (default: the name of the folder above the stage's).
     """
     import nbformat  # a second to import: only when a stage was executed
 
+    target = Path(target)
+    context = stage_context(target, stage=stage, run_id=run_id)
     try:
         notebook = nbformat.read(notebook_path, as_version=4)
-        body, _ = _exporter().from_notebook_node(notebook)
+        notebook.metadata["title"] = f"{context['stage']} · run {context['run_id']}"
+        body, _ = _exporter().from_notebook_node(notebook, resources={"mlops_nb": context})
     except Exception as exc:  # nbconvert raises many unrelated types
         log.warning("could not export %s to HTML: %s", notebook_path, exc)
         return None
@@ -93,18 +130,76 @@ def export_html(notebook_path: Path, target: Path) -> Path | None:
     return target
 
 
+def stage_context(
+    target: Path, *, stage: str | None = None, run_id: str | None = None
+) -> dict[str, Any]:
+    """What a stage report's header shows: stage, run, pipeline and the link to the index."""
+    folder, run_dir = target.parent, target.parent.parent
+    record: dict[str, Any] = {}
+    try:
+        loaded = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
+        record = loaded if isinstance(loaded, dict) else {}
+    except (OSError, ValueError):
+        pass  # not in a run folder (or its manifest is unreadable): no link back
+    prefix, _, named = folder.name.partition("_")
+    return {
+        "stage": stage or (named if prefix.isdigit() and named else folder.name),
+        "run_id": run_id or str(record.get("id") or run_dir.name),
+        "pipeline": record.get("pipeline"),
+        "index": f"../{INDEX}" if record else None,
+    }
+
+
 @cache
 def _environment() -> jinja2.Environment:
     loader = jinja2.PackageLoader("mlops_nb.pipeline", "templates")
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["number"] = _number
-    env.filters["signed"] = compare.format_delta
-    env.filters["percent"] = compare.format_relative
+    env.filters["metric"] = metric_text
     return env
 
 
 def _number(value: Any) -> str:
     return compare.format_value(value)
+
+
+def _name(key: str) -> str:
+    return key.rpartition(".")[2]
+
+
+def is_identifier(key: str) -> bool:
+    """Whether metric ``key`` (``stage.name``) names an identifier, e.g. ``register.version``."""
+    return bool(IDENTIFIER.fullmatch(_name(key)))
+
+
+def is_share(key: str, value: Any = 0.0) -> bool:
+    """Whether metric ``key`` is a share (``drift_share``, ``invalid_fraction``) in [0, 1]."""
+    number = _float(value)
+    return bool(SHARE.fullmatch(_name(key))) and number is not None and 0.0 <= number <= 1.0
+
+
+def metric_text(value: Any, key: str) -> str:
+    """A metric's value for the report: shares as percentages, others to 4 digits."""
+    if is_share(key, value):
+        return f"{float(value):.1%}"
+    return compare.format_value(value)
+
+
+def change_texts(key: str, a: Any, b: Any) -> tuple[str, str]:
+    """``(delta, relative)`` of a metric from ``a`` to ``b``, as shown (empty: none).
+
+    Only quantities get them: not identifiers (a version number's "+100%"),
+    booleans or text. A share changes by percentage points, with no relative
+    change (a share's relative change reads as a share).
+    """
+    before, after = _float(a), _float(b)
+    if before is None or after is None or is_identifier(key):
+        return "", ""
+    if is_share(key, before) and is_share(key, after):
+        return f"{(after - before) * 100:+.1f} pp", ""
+    delta = after - before
+    relative = delta / abs(before) if before else None
+    return compare.format_delta(delta), compare.format_relative(relative)
 
 
 def write_index(run_dir: Path, record: dict[str, Any]) -> Path:
@@ -185,6 +280,7 @@ def _summary(record: Mapping[str, Any]) -> dict[str, Any]:
         "finished_at": record.get("finished_at"),
         "seconds": _float(record.get("seconds")),
         "until": record.get("until"),
+        "partial": bool(record.get("partial") or record.get("until")),
         "resumed_from": record.get("resumed_from"),
         "resumed_href": run_href(record["resumed_from"]) if record.get("resumed_from") else None,
         "commit": str(git.get("commit") or "")[:12] or None,
@@ -274,23 +370,16 @@ def _headline(record: Mapping[str, Any], comparison: Mapping[str, Any]) -> list[
     rows = []
     for key in keys[:MAX_HEADLINE]:
         difference = deltas.get(key)
-        rows.append(
-            {
-                "key": key,
-                "value": metrics[key],
-                "delta": compare.format_delta(difference.delta)
-                if difference and difference.differs
-                else "",
-                "changed": bool(difference and difference.differs),
-            }
-        )
+        changed = bool(difference and difference.differs)
+        delta = change_texts(key, difference.a, difference.b)[0] if difference and changed else ""
+        rows.append({"key": key, "value": metrics[key], "delta": delta, "changed": changed})
     return rows
 
 
 def _model(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The version registered and the gate's decision (``NN_evaluate/decision.json``)."""
     registered = compare.registered_model(record)
-    gate = _gate_decision(run_dir, record)
+    gate = gate_decision(run_dir, record)
     if not registered and gate is None:
         return None
     name, version = registered.get("model"), registered.get("version")
@@ -301,7 +390,14 @@ def _model(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _gate_decision(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any] | None:
+def gate_decision(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The promotion gate's decision recorded by a stage of the run, or None.
+
+    It is the ``decision`` artifact (``NN_evaluate/decision.json``) of the
+    first stage that saved one: whether to promote, why, the alias, the metric
+    compared, the challenger's and champion's values, and its link from the
+    run's ``index.html``.
+    """
     for stage in compare.stage_entries(record):
         artifact = _mapping(_mapping(stage.get("artifacts")).get("decision"))
         file = artifact.get("file") or DECISION_FILE
@@ -314,16 +410,25 @@ def _gate_decision(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any] |
             log.debug("no gate decision in %s: %s", folder, exc)
             continue
         if isinstance(decision, dict) and "promote" in decision:
+            params = {**_mapping(record.get("params")), **_mapping(stage.get("params"))}
+            decided = decision.get("decided") is not False
+            promote = bool(decision.get("promote"))
             return {
                 "stage": stage["name"],
-                "promote": bool(decision.get("promote")),
+                "promote": promote,
+                "verdict": "promote" if promote else ("keep" if decided else "not decided"),
+                "decided": decided,
                 "reason": decision.get("reason"),
+                "summary": decision.get("summary"),
                 "alias": decision.get("alias"),
                 "metric": decision.get("metric"),
                 "challenger": _float(decision.get("challenger")),
                 "champion": _float(decision.get("champion")),
                 "champion_version": decision.get("champion_version"),
-                "margin": _float(decision.get("margin")),
+                # the gate records the observed improvement as "margin"; the required one
+                # is the evaluate stage's parameter
+                "improvement": _float(decision.get("improvement", decision.get("margin"))),
+                "required_margin": _float(decision.get("required_margin", params.get("margin"))),
                 "href": f"{quote(folder)}/{quote(file)}",
             }
     return None
@@ -369,6 +474,7 @@ def _comparison(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any]:
         "diff": None,
         "params": [],
         "metrics": [],
+        "only_stages": None,
         "error": None,
     }
     runs_dir = run_dir.parent
@@ -384,15 +490,46 @@ def _comparison(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any]:
             _PREVIOUS.clear()
         _PREVIOUS[key] = previous_id
         diff = compare.compare_runs(previous, record)
+        kept = _ran_stages(record)
         out.update(
             previous=previous_id,
             status=previous.get("status"),
             href=run_href(previous_id),
             diff=diff,
-            params=[*diff.section("params"), *diff.section("stage_params")],
-            metrics=diff.section("metrics"),
+            params=[*diff.section("params"), *_only(diff.section("stage_params"), kept)],
+            metrics=[_metric_change(d) for d in _only(diff.section("metrics"), kept)],
+            only_stages=sorted(kept) if kept is not None else None,
         )
     except Exception as exc:  # a damaged previous run must never break the report
         log.warning("could not compare run %s with the previous one: %s", record["id"], exc)
         out.update(previous=None, diff=None, params=[], metrics=[], error=str(exc))
     return out
+
+
+def _metric_change(difference: compare.Difference) -> dict[str, Any]:
+    delta, relative = change_texts(difference.key, difference.a, difference.b)
+    return {
+        "key": difference.key,
+        "change": difference.change,
+        "a": difference.a,
+        "b": difference.b,
+        "delta": delta,
+        "relative": relative,
+    }
+
+
+def _ran_stages(record: Mapping[str, Any]) -> set[str] | None:
+    """The stages of a partial run (``--until``), whose keys alone are compared; else None.
+
+    A partial run has no metrics for the stages after ``until``: listing them
+    as "removed" would only repeat that it stopped early.
+    """
+    if not (record.get("partial") or record.get("until")):
+        return None
+    return {str(stage["name"]) for stage in compare.stage_entries(record)}
+
+
+def _only(differences: list[compare.Difference], stages: set[str] | None) -> list[Any]:
+    if stages is None:
+        return differences
+    return [d for d in differences if d.key.partition(".")[0] in stages]

@@ -35,8 +35,9 @@ class RunBrowser(Panel):
     * ``query``: text found in a run's id, params or metrics, or a tracking-store
       filter such as ``metrics.cv_roc_auc > 0.78 and params.candidate = 'logistic'``
       (matching the runs that have a stage matching it);
-    * ``runs``: the matching runs, newest first (multi-select; the latest two
-      are selected at first);
+    * ``runs``: the matching runs, newest first (multi-select; at first the
+      newest two runs of one pipeline are selected: the newest run's pipeline,
+      or the last one run twice);
     * ``only_differences``: hide the rows equal in every selected run;
     * ``table``: the selected runs' status, params and metrics side by side,
       differing rows highlighted;
@@ -161,10 +162,24 @@ class RunBrowser(Panel):
             self._set_runs([], [])
             self.message.value = note(f"filter: {exc.message}", "error")
             return
-        kept = [i for i in self.runs.value if i in ids] or ids[:2]
+        kept = [i for i in self.runs.value if i in ids] or self._default_selection(ids)
         self._set_runs(ids, kept)
         shown = f"{len(ids)} of {len(self.records)} runs match" if ids else "no run matches"
         self.message.value = note(shown)
+
+    def _default_selection(self, ids: list[str]) -> list[str]:
+        """The newest two runs of one pipeline (``ids`` newest first).
+
+        The pipeline is the newest run's when it has two runs, else the most
+        recently run pipeline that has two; with none, the newest run alone.
+        Runs of different pipelines share almost no params or metrics, so a
+        default comparison across pipelines would only highlight every row.
+        """
+        by_pipeline: dict[Any, list[str]] = {}
+        for run_id in ids:
+            by_pipeline.setdefault(self.records[run_id].get("pipeline"), []).append(run_id)
+        pairs = [runs[:2] for runs in by_pipeline.values() if len(runs) >= 2]
+        return pairs[0] if pairs else ids[:1]
 
     def _set_runs(self, ids: list[str], selected: list[str]) -> None:
         self._quiet = True
@@ -257,6 +272,14 @@ class RunBrowser(Panel):
         if not key or not self.selected:
             show_png(self.plot, b"")
             return
+        show_png(self.plot, figure_png(self.metric_figure(key)))
+
+    def metric_figure(self, key: str) -> Any:
+        """The matplotlib ``Figure`` of metric ``key`` across the selected runs, oldest first.
+
+        Each point is labelled with its value, above it in the lower half of the
+        plot and below it in the upper half, so no label reaches the frame.
+        """
         from matplotlib.figure import Figure
 
         ids = self.selected
@@ -271,13 +294,17 @@ class RunBrowser(Panel):
         if points:
             xs, ys = zip(*points, strict=True)
             ax.plot(xs, ys, marker="o", color="#1f77b4")
+            ax.margins(y=0.25)  # room above and below the points for their labels
+            low, high = ax.get_ylim()
             for x, y in points:
+                above = y <= (low + high) / 2
                 ax.annotate(
                     format_value(y),
                     (x, y),
                     textcoords="offset points",
-                    xytext=(0, 6),
+                    xytext=(0, 7 if above else -7),
                     ha="center",
+                    va="bottom" if above else "top",
                     fontsize=8,
                 )
         ax.set_xticks(
@@ -286,7 +313,7 @@ class RunBrowser(Panel):
         ax.set_xlim(-0.5, len(ids) - 0.5)
         ax.set_title(key, fontsize=10)
         ax.grid(alpha=0.3)
-        show_png(self.plot, figure_png(figure))
+        return figure
 
 
 def _equal(a: Any, b: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -97,6 +98,29 @@ def test_the_decision_puts_degraded_before_drift_before_ok():
     decision, reason = monitor_decision(drift, good)
     assert decision == "ok" and "within tolerance" in reason
     assert monitor_decision(drift, None)[0] == "ok"
+
+
+def test_the_reason_counts_the_checked_features_and_names_the_others():
+    reference = generate_churn(2000, seed=0).drop(columns="churned")
+    report = DriftDetector().fit(reference).test(generate_churn(2000, seed=1, drift=3))
+    skipped = report.features.loc[report.features["status"] == "skipped", "column"].tolist()
+    assert skipped == ["customer_id"], "the sample's id column is not tested"
+    assert report.n_checked == len(reference.columns) - 1
+
+    decision, reason = monitor_decision(report, None)
+    match = re.search(r"(\d+) of (\d+) checked features drifted \((\d+)%, threshold 50%\)", reason)
+    assert match, reason
+    drifted, checked, percent = map(int, match.groups())
+    assert (drifted, checked) == (report.n_drifted, report.n_checked)
+    assert percent == round(100 * drifted / checked)  # the count and the share agree
+    assert reason.endswith("; not checked: 1 skipped (customer_id)")
+    assert decision == "drift" and all(c in reason for c in report.drifted_columns)
+
+    calm = DriftDetector().fit(reference).test(generate_churn(2000, seed=1))
+    decision, reason = monitor_decision(calm, None)
+    assert decision == "ok"
+    assert reason.startswith(f"{calm.n_drifted} of {calm.n_checked} checked features drifted")
+    assert "below the dataset-drift threshold; not checked: 1 skipped" in reason
 
 
 def test_prediction_drift_counts_only_when_the_policy_says_so():

@@ -8,10 +8,12 @@ from collections.abc import Iterator
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from mlops_nb.data import generate_churn
 from mlops_nb.monitoring import DriftDetector, drift_figure, drift_overview_figure
+from mlops_nb.monitoring.plots import MAX_RATIO_SHOWN
 from tests.monitoring.conftest import REGION_P, REGIONS, make_frame
 
 
@@ -84,9 +86,41 @@ def test_overview_has_a_bar_per_column_and_the_verdict(detector: DriftDetector) 
         "member",
         "prediction (prediction)",
     ]
-    assert ax.get_title() == "no dataset drift: 1 of 6 features drifted (17%; threshold 50%)"
+    assert ax.get_title() == (
+        "no dataset drift: 1 of 6 checked features drifted (17%; threshold 50%)"
+    )
+    assert "capped" not in ax.get_xlabel()
     assert ax.patches[0].get_facecolor()[:3] == pytest.approx((0.839, 0.153, 0.157), abs=0.01)
     assert rendered(figure).startswith(b"\x89PNG")
+
+
+def test_overview_marks_capped_bars_and_keeps_labels_inside_the_frame(
+    detector: DriftDetector,
+) -> None:
+    report = detector.test(make_frame(2_000, 1, shift=8.0))  # income: ~80 × its threshold
+    income = report.features.set_index("column").loc["income"]
+    assert income["effect"] / income["threshold"] > MAX_RATIO_SHOWN
+
+    figure = drift_overview_figure(report)
+    (ax,) = figure.axes
+    names = [label.get_text() for label in ax.get_yticklabels()]
+    bars = dict(zip(names, ax.patches, strict=True))
+    assert bars["income"].get_width() == MAX_RATIO_SHOWN
+    assert bars["income"].get_hatch() == "//" and bars["age"].get_hatch() is None
+    assert f"bars capped at {MAX_RATIO_SHOWN:g} are hatched" in ax.get_xlabel()
+    labels = [t.get_text() for t in ax.texts]
+    capped = [text for text in labels if "capped" in text]
+    assert len(capped) == 1 and capped[0].startswith("wasserstein")
+    ratio = round(income["effect"] / income["threshold"])
+    assert f"({ratio}× threshold, capped)" in capped[0]
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()  # lays the texts out
+    frame = ax.get_window_extent()
+    renderer = canvas.get_renderer()
+    for text in ax.texts:
+        box = text.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1, f"{text.get_text()!r} leaves the frame"
 
 
 def test_unknown_column_is_refused(detector: DriftDetector) -> None:

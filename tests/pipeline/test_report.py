@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
-from mlops_nb.pipeline.report import write_index
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from mlops_nb.pipeline.report import export_html, write_index
 from tests.pipeline.test_compare import ID_1, ID_2, ID_3, make_record, write_run
 
 TRAIN_METRICS = {
@@ -151,3 +156,111 @@ def test_timeline_places_stages_by_start_time_and_links_a_resumed_run(tmp_path):
         stage["started_at"] = None  # unknown: laid end to end
     html = write_index(folder, record).read_text()
     assert "left: 14.29%; width: 57.14%" in html and "left: 71.43%; width: 28.57%" in html
+
+
+def comparison_rows(html):
+    """The metric rows of "Changes since the previous run": key → the row's cell texts."""
+    section = html.split("Changes since the previous run")[1].split("All metrics")[0]
+    rows = {}
+    for row in re.findall(r"<tr><td>(.*?)</tr>", section, flags=re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.split(r"</td>", row)]
+        rows[cells[0].split(" ")[0]] = cells[1:5]
+    return rows
+
+
+def test_identifiers_booleans_and_text_get_no_delta_and_shares_change_in_points(tmp_path):
+    runs = tmp_path / "runs"
+    before = {
+        "register": {"version": 1, "promoted": True, "model": "churn:1"},
+        "validate": {"invalid_fraction": 0.5, "rows": 200},
+    }
+    after = {
+        "register": {"version": 2, "promoted": False, "model": "churn:2"},
+        "validate": {"invalid_fraction": 0.6, "rows": 250},
+    }
+    write_run(runs, make_record(ID_1, metrics=before))
+    record = make_record(ID_2, metrics=after)
+    html = write_index(write_run(runs, record), record).read_text()
+
+    rows = comparison_rows(html)
+    assert rows["register.version"] == ["1", "2", "", ""], "a version number has no +100%"
+    assert rows["register.promoted"] == ["True", "False", "", ""]
+    assert rows["register.model"] == ["churn:1", "churn:2", "", ""]
+    assert rows["validate.rows"] == ["200", "250", "+50", "+25.0%"]
+    assert rows["validate.invalid_fraction"] == ["50.0%", "60.0%", "+10.0 pp", ""]
+    assert "+100" not in html
+    assert "invalid_fraction = 60.0%" in html  # in the stage's metrics too
+
+
+def test_a_partial_run_is_labelled_and_compared_on_its_own_stages(tmp_path):
+    runs = tmp_path / "runs"
+    train_run(runs, ID_1)
+    record = make_record(ID_2, metrics={"train": {"cv_roc_auc": 0.9, "trials": 6}}, until="train")
+    html = write_index(write_run(runs, record), record).read_text()
+    assert "<title>train run " in html and "(partial)</title>" in html
+    assert 'class="status partial"' in html
+    assert "only up to stage <code>train</code>" in html
+    rows = comparison_rows(html)
+    assert set(rows) == {"train.cv_roc_auc"}, "the stages it did not run are not 'removed'"
+    assert "only its stages (train) are compared" in html
+
+    whole = make_record(ID_3, metrics={"train": {"cv_roc_auc": 0.9}})
+    html = write_index(write_run(runs, whole), whole).read_text()
+    assert 'class="status partial"' not in html and "(partial)" not in html
+
+
+def test_the_gate_shows_the_improvement_against_the_required_margin(tmp_path):
+    folder, record = train_run(tmp_path / "runs", ID_1, params={"margin": 0.005})
+    decision = {
+        **DECISION,
+        "promote": False,
+        "decided": False,
+        "margin": -0.001,
+        "summary": "Compared against v3 on 12 of the 400 holdout rows; left out: 388 seen.",
+    }
+    (folder / "02_evaluate" / "decision.json").write_text(json.dumps(decision))
+    html = write_index(folder, record).read_text()
+    assert 'class="status not-decided">not decided' in html
+    assert "improvement -0.001 (required margin 0.005)" in html
+    assert "Compared against v3 on 12 of the 400 holdout rows" in html
+
+
+def stage_notebook(path):
+    notebook = new_notebook(
+        cells=[
+            new_code_cell('target = "churned"', metadata={"tags": ["parameters"]}),
+            new_code_cell("seed = 1", metadata={"tags": ["injected-parameters"]}),
+            new_markdown_cell("## Results"),
+            new_code_cell(
+                'print("<b>ok</b>")',
+                outputs=[new_output("stream", name="stdout", text="<b>ok</b>\n")],
+            ),
+        ]
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.mark.slow
+def test_a_stage_report_is_titled_links_back_and_folds_its_code(tmp_path):
+    folder, _ = train_run(tmp_path / "runs", ID_1)
+    executed = stage_notebook(folder / "02_evaluate" / "executed.ipynb")
+    html = export_html(executed, folder / "02_evaluate" / "report.html").read_text()
+
+    assert f"<title>evaluate · run {ID_1}</title>" in html
+    assert f"<h1>Stage <code>evaluate</code> — run <code>{ID_1}</code></h1>" in html
+    assert f'<a href="../index.html">← run <code>{ID_1}</code></a>' in html
+    assert "pipeline <code>train</code>" in html
+    assert html.count('<details class="mlops-nb-code" open="">') == 3  # the code cells only
+    assert "<summary>parameters (template defaults) · <code>target = " in html
+    assert "<summary>parameters injected by the run · <code>seed = 1</code>" in html
+    assert '<summary>code · <code>print("&lt;b&gt;ok&lt;/b&gt;")</code></summary>' in html
+    assert 'id="mlops-nb-hide-code" type="checkbox"' in html
+    assert "#mlops-nb-hide-code:checked ~ .jp-Cell details.mlops-nb-code" in html
+    assert "<script src=" not in html, "nothing is loaded from a CDN"
+    assert "Results" in html and "&lt;b&gt;ok&lt;/b&gt;" in html
+
+    loose = stage_notebook(tmp_path / "dev" / "evaluate" / "executed.ipynb")
+    html = export_html(loose, loose.with_name("report.html"), run_id="by hand").read_text()
+    assert "<title>evaluate · run by hand</title>" in html and "../index.html" not in html

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mlops_nb.config import Settings
+from mlops_nb.lab.links import DIR_ENV, URL_ENV
 from mlops_nb.monitoring import DriftDetector
 from mlops_nb.monitoring.loop import PROFILE_FILE, reference_frame
 from mlops_nb.registry import Registry
@@ -15,6 +16,13 @@ from tests.pipeline.test_compare import ID_1, ID_2, ID_3, make_record, write_run
 from tests.registry.conftest import churn_frame, fit_pipeline, register_model
 
 COLUMNS = ["tenure", "charges", "plan"]
+
+
+@pytest.fixture(autouse=True)
+def no_report_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Links as outside a Jupyter server with the extension (a test may set them)."""
+    monkeypatch.delenv(URL_ENV, raising=False)
+    monkeypatch.delenv(DIR_ENV, raising=False)
 
 
 @pytest.fixture

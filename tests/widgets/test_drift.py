@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mlops_nb.widgets import DriftExplorer
+from mlops_nb.widgets._base import PLOT_DPI, png_size
 
 PNG = b"\x89PNG"
 
@@ -30,7 +31,13 @@ def test_check_drift_shows_the_features_table_and_plots(models, current_csv):
     table = explorer.table.value
     assert "tenure" in table and "charges" in table and "prediction" in table
     assert "background: #fbdada" in table  # the drifted row
-    assert bytes(explorer.overview.value).startswith(PNG)
+    overview = bytes(explorer.overview.value)
+    assert overview.startswith(PNG)
+    width, _ = png_size(overview)
+    assert width == 9 * PLOT_DPI  # the overview is 9 inches wide, shown pixel for pixel
+    assert explorer.overview.layout.width == f"{width}px"
+    assert explorer.overview.layout.max_width == "100%"
+    assert explorer.plot.layout.width == f"{png_size(bytes(explorer.plot.value))[0]}px"
     assert explorer.feature.value == "tenure"  # the largest effect first
     first = bytes(explorer.plot.value)
     assert first.startswith(PNG)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+from mlops_nb.lab.links import DIR_ENV, URL_ENV
 from mlops_nb.widgets import RunBrowser
-from tests.pipeline.test_compare import ID_1, ID_2, ID_3, make_record, write_run
+from mlops_nb.widgets._base import PLOT_DPI, png_size
+from tests.pipeline.test_compare import ID_1, ID_2, ID_3, ID_4, make_record, write_run
 
 PNG = b"\x89PNG"
 
@@ -18,14 +22,13 @@ def test_an_empty_project_says_no_runs_yet(settings):
     assert "application/vnd.jupyter.widget-view+json" in bundle
 
 
-def test_the_latest_two_runs_are_compared_side_by_side(settings, runs):
+def test_the_newest_two_runs_of_one_pipeline_are_compared_side_by_side(settings, runs):
     browser = RunBrowser(settings)
     assert "3 of 3 runs match" in browser.message.value
     assert [value for _, value in browser.runs.options] == [ID_3, ID_2, ID_1]
-    assert browser.selected == [ID_2, ID_3]
+    assert browser.selected == [ID_1, ID_2], "the newest run (monitor) has no other to compare"
     assert set(browser.pipeline.options) == {"(all)", "train", "monitor"}
 
-    browser.runs.value = (ID_1, ID_2)
     table = browser.table.value
     assert "seed" in table and "train.cv_roc_auc" in table and "0.84" in table
     assert "background: #fff4c2" in table  # differing rows are highlighted
@@ -38,6 +41,59 @@ def test_the_latest_two_runs_are_compared_side_by_side(settings, runs):
 
     browser.metric.value = "train.trials"
     assert bytes(browser.plot.value).startswith(PNG)
+
+
+def test_the_default_pair_is_the_newest_pipeline_run_twice(settings, runs):
+    write_run(settings.runs_dir, make_record(ID_4, "monitor"))
+    assert RunBrowser(settings).selected == [ID_3, ID_4]
+    browser = RunBrowser(settings)
+    browser.pipeline.value = "train"
+    browser.runs.value = ()
+    browser.pipeline.value = "(all)"  # nothing kept: the default again
+    assert browser.selected == [ID_3, ID_4]
+
+
+def test_a_single_run_is_selected_alone(settings):
+    write_run(settings.runs_dir, make_record(ID_1))
+    assert RunBrowser(settings).selected == [ID_1]
+
+
+def test_report_links_look_like_links_and_open_a_new_tab(settings, runs, monkeypatch):
+    links = RunBrowser(settings).links.value
+    assert f'href="project/outputs/runs/{ID_1}/index.html"' in links  # relative to the cwd
+    assert 'target="_blank"' in links and "text-decoration: underline" in links
+    assert "color: var(--jp-content-link-color" in links
+
+    monkeypatch.setenv(URL_ENV, "/mlops-nb/runs/")  # what the server extension exports
+    monkeypatch.setenv(DIR_ENV, str(settings.runs_dir))
+    links = RunBrowser(settings).links.value
+    assert f'href="/mlops-nb/runs/{ID_1}/index.html"' in links
+    assert f'href="/mlops-nb/runs/{ID_2}/index.html"' in links
+
+    monkeypatch.setenv(DIR_ENV, str(settings.root / "elsewhere"))  # another project's runs
+    assert f'href="project/outputs/runs/{ID_1}/index.html"' in RunBrowser(settings).links.value
+
+
+def test_the_plot_is_sharp_at_its_natural_size_with_labels_inside(settings, runs):
+    browser = RunBrowser(settings)
+    png = bytes(browser.plot.value)
+    width, height = png_size(png)
+    assert (width, height) == (7 * PLOT_DPI, 3 * PLOT_DPI) and PLOT_DPI >= 110
+    layout = browser.plot.layout
+    assert (layout.width, layout.max_width, layout.height) == (f"{width}px", "100%", "auto")
+    assert layout.align_self == "flex-start"  # not stretched to the box's width
+
+    figure = browser.metric_figure("train.cv_roc_auc")
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    (ax,) = figure.axes
+    frame = ax.get_window_extent()
+    labels = [t for t in ax.texts if t.get_text()]
+    assert [t.get_text() for t in labels] == ["0.8", "0.84"]
+    for label in labels:
+        box = label.get_window_extent(canvas.get_renderer())
+        assert frame.y0 <= box.y0 and box.y1 <= frame.y1, f"{label.get_text()} leaves the frame"
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1
 
 
 def test_filters_by_pipeline_status_text_and_tracking_expression(settings, runs):
