@@ -12,6 +12,10 @@ Resolution of the project root, first match wins:
 
 ``MLOPS_NB_OUTPUTS`` moves the outputs folder (runs, development runs, stores)
 elsewhere, which tests use to keep each case in its own temporary folder.
+
+``MLOPS_NB_STORE`` (or ``store:`` in pipeline.yaml) names the store database:
+unset, the embedded SQLite file ``outputs/mlops.db``; ``postgresql://...`` for a
+team store (see :mod:`mlops_nb.store`).
 """
 
 from __future__ import annotations
@@ -27,14 +31,22 @@ from mlops_nb.errors import ConfigError
 PIPELINE_FILE = "pipeline.yaml"
 PROJECT_ENV = "MLOPS_NB_PROJECT"
 OUTPUTS_ENV = "MLOPS_NB_OUTPUTS"
+STORE_ENV = "MLOPS_NB_STORE"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Paths of one mlops-nb project."""
+    """Paths of one mlops-nb project, and where its store is.
+
+    Attributes:
+        root: The project folder (holding pipeline.yaml).
+        outputs: Runs, development runs and the embedded stores.
+        store: The store database URL; None = the SQLite file ``database``.
+    """
 
     root: Path
     outputs: Path
+    store: str | None = None
 
     @property
     def pipeline_file(self) -> Path:
@@ -64,14 +76,25 @@ class Settings:
 
     def contracts(self) -> dict[str, str]:
         """The ``contracts:`` mapping of pipeline.yaml (data source → contract file)."""
-        try:
-            raw = yaml.safe_load(self.pipeline_file.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(
-                f"cannot read {self.pipeline_file}: {exc}", path=self.pipeline_file
-            ) from None
-        mapping = raw.get("contracts") or {} if isinstance(raw, dict) else {}
+        mapping = _project_file(self.pipeline_file).get("contracts") or {}
         return {str(key): str(value) for key, value in mapping.items()}
+
+
+def _project_file(path: Path) -> dict[str, object]:
+    """pipeline.yaml as a mapping (empty when it holds none)."""
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}", path=path) from exc
+    return raw if isinstance(raw, dict) else {}
+
+
+def _store_url(project: Path) -> str | None:
+    """``$MLOPS_NB_STORE``, else ``store:`` of pipeline.yaml, else None (the SQLite file)."""
+    url = os.environ.get(STORE_ENV, "").strip()
+    if not url and (project / PIPELINE_FILE).is_file():
+        url = str(_project_file(project / PIPELINE_FILE).get("store") or "").strip()
+    return url or None
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -102,4 +125,4 @@ def load_settings(root: Path | None = None) -> Settings:
     project = root.resolve() if root is not None else find_root()
     env_outputs = os.environ.get(OUTPUTS_ENV)
     outputs = Path(env_outputs).expanduser().resolve() if env_outputs else project / "outputs"
-    return Settings(root=project, outputs=outputs)
+    return Settings(root=project, outputs=outputs, store=_store_url(project))

@@ -14,8 +14,9 @@ produces:
 * the versions of Python and the key packages, and a hash of the installed
   ``mlops_nb`` source (so a library change reruns the stages that use it).
 
-The index, ``outputs/cache/<fingerprint>.json``, points at the stage folder of
-the run that produced the result. A hit **links** (hard links, falling back to
+The index, a table of the project's store (:mod:`mlops_nb.store`, component
+``cache``), points each fingerprint at the stage folder of the run that
+produced the result. A hit **links** (hard links, falling back to
 copies) that folder's files into the new run's stage folder, so every run
 folder is complete on its own and deleting an old run loses nothing.
 
@@ -37,20 +38,23 @@ import json
 import os
 import shutil
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mlops_nb.artifacts import link_or_copy, sha256, to_jsonable, write_json
+from mlops_nb.artifacts import link_or_copy, sha256, to_jsonable
 from mlops_nb.config import Settings
 from mlops_nb.pipeline.environment import package_versions
 from mlops_nb.pipeline.params import ParamSpec
 from mlops_nb.pipeline.spec import StageSpec
+from mlops_nb.store import Connection, open_backend
 
-__all__ = ["CACHE_DIR", "CacheIndex", "Fingerprint", "fingerprint", "link_tree", "source_digest"]
+__all__ = ["CACHE_STEPS", "CacheIndex", "Fingerprint", "fingerprint", "link_tree", "source_digest"]
 
-CACHE_DIR = "cache"
 FINGERPRINT_VERSION = 1
 
 
@@ -148,26 +152,54 @@ def source_digest() -> str:
     return digest.hexdigest()
 
 
+CACHE_STEPS: tuple[str, ...] = (
+    """
+    CREATE TABLE cache_entries (
+        fingerprint TEXT PRIMARY KEY,
+        run         TEXT NOT NULL,
+        dir         TEXT NOT NULL,
+        stored_at   {real} NOT NULL
+    ) {without_rowid}
+    """,
+)
+"""The cache index's schema steps (component ``cache`` of the store)."""
+
+
 class CacheIndex:
-    """``outputs/cache/<fingerprint>.json`` → the stage folder holding that result."""
+    """Fingerprint → the stage folder holding that result, in the project's store."""
 
     def __init__(self, settings: Settings) -> None:
-        self.folder = settings.outputs / CACHE_DIR
+        self.backend = open_backend(settings)
         self.runs_dir = settings.runs_dir
 
     def lookup(self, digest: str) -> Path | None:
         """The stage folder of an earlier result with this fingerprint, if it still exists."""
-        try:
-            entry = json.loads((self.folder / f"{digest}.json").read_text())
-        except (OSError, ValueError):
+        with self._connection() as conn:
+            rows = conn.rows("SELECT run, dir FROM cache_entries WHERE fingerprint = ?", (digest,))
+        if not rows:
             return None
-        folder = self.runs_dir / str(entry.get("run")) / str(entry.get("dir"))
+        folder = self.runs_dir / str(rows[0][0]) / str(rows[0][1])
         return folder if (folder / "stage.json").is_file() else None
 
     def store(self, digest: str, run_id: str, stage_dir: str) -> None:
         """Remember that run ``run_id``'s folder ``stage_dir`` holds this result."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        write_json(self.folder / f"{digest}.json", {"run": run_id, "dir": stage_dir})
+        with self._connection() as conn, self.backend.transaction(conn):
+            conn.execute(
+                "INSERT INTO cache_entries (fingerprint, run, dir, stored_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (fingerprint) DO UPDATE SET run = excluded.run, dir = excluded.dir, "
+                "stored_at = excluded.stored_at",
+                (digest, run_id, stage_dir, time.time()),
+            )
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        with self.backend.translated("use the stage cache index in"):
+            conn = self.backend.connect()
+            try:
+                self.backend.migrate(conn, "cache", CACHE_STEPS)
+                yield conn
+            finally:
+                conn.close()
 
 
 def link_tree(source: Path, target: Path) -> None:

@@ -1,4 +1,4 @@
-"""The registry's tables in the shared SQLite database, and the queries on them.
+"""The registry's tables in the project's store, and the queries on them.
 
 ``registry_versions``       one row per registered version (its files are under
                             the registry folder at ``path``); never deleted,
@@ -14,8 +14,9 @@ all of the same width, so comparing the text compares the times.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
+
+from mlops_nb.store import Connection
 
 __all__ = [
     "COMPONENT",
@@ -41,7 +42,7 @@ STEPS = [
         status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired')),
         task TEXT NOT NULL,
         target TEXT NOT NULL,
-        metrics TEXT NOT NULL DEFAULT '{}',
+        metrics TEXT NOT NULL DEFAULT '{{}}',
         data_version TEXT,
         pipeline_run TEXT,
         training_run TEXT,
@@ -61,7 +62,7 @@ STEPS = [
         FOREIGN KEY (name, version) REFERENCES registry_versions (name, version)
     );
     CREATE TABLE registry_alias_history (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id {id},
         name TEXT NOT NULL,
         alias TEXT NOT NULL,
         from_version INTEGER,
@@ -86,19 +87,19 @@ def now() -> str:
     return iso(datetime.now(UTC))
 
 
-def model_names(conn: sqlite3.Connection) -> list[str]:
+def model_names(conn: Connection) -> list[str]:
     rows = conn.execute("SELECT DISTINCT name FROM registry_versions ORDER BY name")
     return [row[0] for row in rows]
 
 
-def version_numbers(conn: sqlite3.Connection, name: str) -> list[int]:
+def version_numbers(conn: Connection, name: str) -> list[int]:
     rows = conn.execute(
         "SELECT version FROM registry_versions WHERE name = ? ORDER BY version", (name,)
     )
     return [row[0] for row in rows]
 
 
-def aliases_of(conn: sqlite3.Connection, name: str) -> dict[str, int]:
+def aliases_of(conn: Connection, name: str) -> dict[str, int]:
     """Alias → version for model ``name``, sorted by alias."""
     rows = conn.execute(
         "SELECT alias, version FROM registry_aliases WHERE name = ? ORDER BY alias", (name,)
@@ -106,7 +107,7 @@ def aliases_of(conn: sqlite3.Connection, name: str) -> dict[str, int]:
     return {row[0]: row[1] for row in rows}
 
 
-def next_version(conn: sqlite3.Connection, name: str) -> int:
+def next_version(conn: Connection, name: str) -> int:
     """The number the next version of ``name`` gets (call inside the write transaction)."""
     row = conn.execute(
         "SELECT COALESCE(MAX(version), 0) + 1 FROM registry_versions WHERE name = ?", (name,)
@@ -114,14 +115,14 @@ def next_version(conn: sqlite3.Connection, name: str) -> int:
     return int(row[0])
 
 
-def current_alias(conn: sqlite3.Connection, name: str, alias: str) -> int | None:
+def current_alias(conn: Connection, name: str, alias: str) -> int | None:
     row = conn.execute(
         "SELECT version FROM registry_aliases WHERE name = ? AND alias = ?", (name, alias)
     ).fetchone()
     return None if row is None else int(row[0])
 
 
-def _after_last_change(conn: sqlite3.Connection, name: str, alias: str) -> str:
+def _after_last_change(conn: Connection, name: str, alias: str) -> str:
     """Now, or the alias's last change if the clock went back: history stays in order."""
     row = conn.execute(
         "SELECT MAX(at) FROM registry_alias_history WHERE name = ? AND alias = ?", (name, alias)
@@ -131,7 +132,7 @@ def _after_last_change(conn: sqlite3.Connection, name: str, alias: str) -> str:
 
 
 def move_alias(
-    conn: sqlite3.Connection,
+    conn: Connection,
     name: str,
     alias: str,
     to_version: int | None,

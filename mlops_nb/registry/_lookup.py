@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
+from typing import Any
 
 from mlops_nb.errors import ModelNotFoundError
 from mlops_nb.registry._db import aliases_of, model_names, version_numbers
 from mlops_nb.registry.names import LATEST, Ref, close_match
+from mlops_nb.store import Connection
 
 __all__ = ["require_model", "resolve", "version_row"]
 
@@ -18,7 +19,7 @@ def _listing(values: list[str]) -> str:
     return shown + (f", ... ({len(values) - MAX_LISTED} more)" if len(values) > MAX_LISTED else "")
 
 
-def require_model(conn: sqlite3.Connection, name: str, where: str) -> None:
+def require_model(conn: Connection, name: str, where: str) -> None:
     """Raise :class:`ModelNotFoundError` unless ``name`` has at least one version."""
     known = model_names(conn)
     if name in known:
@@ -32,7 +33,7 @@ def require_model(conn: sqlite3.Connection, name: str, where: str) -> None:
     )
 
 
-def version_row(conn: sqlite3.Connection, name: str, version: int) -> sqlite3.Row:
+def version_row(conn: Connection, name: str, version: int) -> Any:
     """The row of ``name`` version ``version``; the model must exist."""
     row = conn.execute(
         "SELECT * FROM registry_versions WHERE name = ? AND version = ?", (name, version)
@@ -48,7 +49,7 @@ def version_row(conn: sqlite3.Connection, name: str, version: int) -> sqlite3.Ro
     )
 
 
-def _latest(conn: sqlite3.Connection, name: str) -> int:
+def _latest(conn: Connection, name: str) -> int:
     row = conn.execute(
         "SELECT MAX(version) FROM registry_versions WHERE name = ? AND status = 'active'", (name,)
     ).fetchone()
@@ -61,7 +62,7 @@ def _latest(conn: sqlite3.Connection, name: str) -> int:
     return int(row[0])
 
 
-def _alias(conn: sqlite3.Connection, name: str, alias: str) -> int:
+def _alias(conn: Connection, name: str, alias: str) -> int:
     aliases = aliases_of(conn, name)
     if alias in aliases:
         return aliases[alias]
@@ -74,7 +75,7 @@ def _alias(conn: sqlite3.Connection, name: str, alias: str) -> int:
     )
 
 
-def resolve(conn: sqlite3.Connection, name: str, ref: Ref, where: str) -> sqlite3.Row:
+def resolve(conn: Connection, name: str, ref: Ref, where: str) -> Any:
     """The version row ``ref`` (a number, ``latest`` or an alias) points at."""
     require_model(conn, name, where)
     if isinstance(ref, int):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pandas as pd
+
+from mlops_nb.store import Connection
 
 __all__ = ["HISTORY_COLUMNS", "MODEL_COLUMNS", "history_frame", "models_frame", "versions_frame"]
 
@@ -27,10 +28,8 @@ HISTORY_COLUMNS = ["at", "alias", "from_version", "to_version", "actor", "reason
 _MODELS = """
 SELECT v.name, COUNT(*) AS versions,
        MAX(CASE WHEN v.status = 'active' THEN v.version END) AS latest,
-       '' AS aliases,
-       MAX(MAX(v.created_at), COALESCE(MAX(v.retired_at), ''),
-           COALESCE((SELECT MAX(at) FROM registry_alias_history h
-                     WHERE h.name = v.name), '')) AS updated
+       MAX(v.created_at), COALESCE(MAX(v.retired_at), ''),
+       COALESCE((SELECT MAX(at) FROM registry_alias_history h WHERE h.name = v.name), '')
 FROM registry_versions v GROUP BY v.name ORDER BY v.name
 """
 
@@ -39,9 +38,11 @@ def _utc(column: pd.Series) -> pd.Series:
     return pd.to_datetime(column, utc=True, format="ISO8601")
 
 
-def models_frame(conn: sqlite3.Connection) -> pd.DataFrame:
+def models_frame(conn: Connection) -> pd.DataFrame:
     """One row per model: ``name, versions, latest, aliases, updated``."""
-    frame = pd.DataFrame([tuple(row) for row in conn.execute(_MODELS)], columns=MODEL_COLUMNS)
+    # the latest of the three times is taken here: SQL dialects name that function differently
+    rows = [(*row[:3], "", max(row[3:])) for row in conn.rows(_MODELS)]
+    frame = pd.DataFrame(rows, columns=MODEL_COLUMNS)
     held: dict[str, list[str]] = {}
     for name, alias, version in conn.execute(
         "SELECT name, alias, version FROM registry_aliases ORDER BY name, alias"
@@ -53,7 +54,7 @@ def models_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     return frame
 
 
-def versions_frame(conn: sqlite3.Connection, name: str) -> pd.DataFrame:
+def versions_frame(conn: Connection, name: str) -> pd.DataFrame:
     """One row per version of ``name``, its aliases, lineage and one column per metric."""
     rows = conn.execute(
         "SELECT * FROM registry_versions WHERE name = ? ORDER BY version", (name,)
@@ -76,7 +77,7 @@ def versions_frame(conn: sqlite3.Connection, name: str) -> pd.DataFrame:
     return frame
 
 
-def history_frame(conn: sqlite3.Connection, name: str, alias: str | None) -> pd.DataFrame:
+def history_frame(conn: Connection, name: str, alias: str | None) -> pd.DataFrame:
     """Alias changes of ``name`` (of one ``alias`` if given), oldest first."""
     query = f"SELECT {', '.join(HISTORY_COLUMNS)} FROM registry_alias_history WHERE name = ?"
     params: tuple[str, ...] = (name,)

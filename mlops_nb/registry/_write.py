@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pandas as pd
 
 from mlops_nb.errors import RegistryError
 from mlops_nb.registry import _db, package
+from mlops_nb.store import Connection
 
 __all__ = ["describe", "insert_version", "place", "refuse_case_clash"]
 
@@ -52,9 +52,9 @@ def describe(
     }
 
 
-def refuse_case_clash(conn: sqlite3.Connection, name: str) -> None:
+def refuse_case_clash(conn: Connection, name: str) -> None:
     row = conn.execute(
-        "SELECT name FROM registry_versions WHERE name = ? COLLATE NOCASE AND name <> ? LIMIT 1",
+        "SELECT name FROM registry_versions WHERE lower(name) = lower(?) AND name <> ? LIMIT 1",
         (name, name),
     ).fetchone()
     if row is not None:
@@ -81,7 +81,7 @@ def place(staging: Path, target: Path) -> Path:
     return target
 
 
-def insert_version(conn: sqlite3.Connection, meta: dict[str, Any], path: str) -> None:
+def insert_version(conn: Connection, meta: dict[str, Any], path: str) -> None:
     lineage = meta["lineage"]
     conn.execute(
         "INSERT INTO registry_versions (name, version, created_at, status, task, target, metrics, "

@@ -1,10 +1,11 @@
 """The model registry: numbered, packaged model versions and audited aliases.
 
-Rows live in the shared SQLite database (component ``registry``), files under
-the registry folder (``outputs/registry/<name>/<version>/``). A version is
-numbered, its folder moved into place and its row inserted in one write
-transaction, so several processes can register at once: numbers come out
-1, 2, 3, ... with no gap or duplicate, and no row exists without its files.
+Rows live in the project's store backend (component ``registry``; the shared
+SQLite file by default, see :mod:`mlops_nb.store`), files under the registry
+folder (``outputs/registry/<name>/<version>/``). A version is numbered, its
+folder moved into place and its row inserted in one write transaction, so
+several processes can register at once: numbers come out 1, 2, 3, ... with no
+gap or duplicate, and no row exists without its files.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import getpass
 import json
 import shutil
-import sqlite3
 import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +29,7 @@ from mlops_nb.errors import RegistryError
 from mlops_nb.registry import _db, _tables, _write, package
 from mlops_nb.registry._lookup import require_model, resolve, version_row
 from mlops_nb.registry.names import Ref, parse_model_ref, parse_ref, validate_alias, validate_name
-from mlops_nb.tracking.db import connect, migrate, transaction
+from mlops_nb.store import Backend, Connection, backend_at, open_backend
 
 __all__ = ["LoadedModel", "ModelVersion", "Registry"]
 
@@ -115,21 +117,34 @@ class Registry:
     use one ``Registry`` per thread (it holds one database connection).
 
     Args:
-        database: The SQLite file shared with tracking (``Settings.database``).
+        database: The store backend shared with tracking, or the path of its
+            SQLite file (``Settings.database``).
         root: The folder holding the packages (``Settings.registry_dir``).
     """
 
-    def __init__(self, database: Path, root: Path) -> None:
-        self.database = Path(database)
+    def __init__(self, database: Path | str | Backend, root: Path) -> None:
+        self.backend = database if hasattr(database, "dialect") else backend_at(database)
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self._conn = connect(self.database)
-        migrate(self._conn, _db.COMPONENT, _db.STEPS)
+        self._conn = self.backend.connect()
+        with self.backend.translated("open the registry tables of"):
+            self.backend.migrate(self._conn, _db.COMPONENT, _db.STEPS)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
-        """The registry of a project: ``outputs/mlops.db`` and ``outputs/registry``."""
-        return cls(settings.database, settings.registry_dir)
+        """The registry of a project: its store (``outputs/mlops.db``) and ``outputs/registry``."""
+        return cls(open_backend(settings), settings.registry_dir)
+
+    @property
+    def database(self) -> Path | None:
+        """The database file of a SQLite store (None for a server database)."""
+        path = getattr(self.backend, "path", None)
+        return path if isinstance(path, Path) else None
+
+    @property
+    def location(self) -> str:
+        """Where the registry's rows are, fit for messages (a path or a URL without password)."""
+        return self.backend.display_url
 
     def close(self) -> None:
         """Close the database connection."""
@@ -142,7 +157,7 @@ class Registry:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Registry(database={str(self.database)!r}, root={str(self.root)!r})"
+        return f"Registry(database={self.location!r}, root={str(self.root)!r})"
 
     # -- registering ---------------------------------------------------------
 
@@ -243,7 +258,7 @@ class Registry:
     def _commit(self, name: str, staging: Path, metadata: dict[str, Any]) -> int:
         placed: Path | None = None
         try:
-            with transaction(self._conn) as conn:
+            with self._writing(name) as conn:
                 _write.refuse_case_clash(conn, name)
                 version = _db.next_version(conn, name)
                 full = {"name": name, "version": version, "created_at": _db.now(), **metadata}
@@ -273,8 +288,9 @@ class Registry:
         if ref is None:
             name, ref = parse_model_ref(name)
         name = validate_name(name)
-        row = resolve(self._conn, name, parse_ref(ref), str(self.database))
-        return self._version(row)
+        with self._reading():
+            row = resolve(self._conn, name, parse_ref(ref), self.location)
+            return self._version(row)
 
     def load(self, name: str, ref: Ref | None = None) -> LoadedModel:
         """Verify and load a version: checksum first, then trusted types only.
@@ -310,7 +326,19 @@ class Registry:
         recorded = package.read_metadata(version.path).get("attachments") or {}
         return package.check_attachment(version.path, version.ref, filename, recorded)
 
-    def _version(self, row: sqlite3.Row) -> ModelVersion:
+    @contextmanager
+    def _writing(self, name: str) -> Iterator[Connection]:
+        """A write transaction holding model ``name`` alone (numbering, aliases, history)."""
+        with (
+            self.backend.translated("write to the registry tables of"),
+            self.backend.transaction(self._conn, lock=f"registry:{name}") as conn,
+        ):
+            yield conn
+
+    def _reading(self) -> AbstractContextManager[None]:
+        return self.backend.translated("read the registry tables of")
+
+    def _version(self, row: Any) -> ModelVersion:
         aliases = _db.aliases_of(self._conn, row["name"])
         return ModelVersion(
             name=row["name"],
@@ -327,12 +355,14 @@ class Registry:
 
     def list_models(self) -> pd.DataFrame:
         """One row per model: ``name, versions, latest, aliases, updated``."""
-        return _tables.models_frame(self._conn)
+        with self._reading():
+            return _tables.models_frame(self._conn)
 
     def versions(self, name: str) -> pd.DataFrame:
         """One row per version of ``name``: status, aliases, lineage and metrics."""
         self._require(name)
-        return _tables.versions_frame(self._conn, name)
+        with self._reading():
+            return _tables.versions_frame(self._conn, name)
 
     def history(self, name: str, alias: str | None = None) -> pd.DataFrame:
         """Alias changes of ``name`` (of ``alias`` only, if given), oldest first.
@@ -341,9 +371,10 @@ class Registry:
         ``from_version`` of NA is a first assignment, a ``to_version`` of NA a removal.
         """
         self._require(name)
-        return _tables.history_frame(
-            self._conn, name, None if alias is None else validate_alias(alias)
-        )
+        with self._reading():
+            return _tables.history_frame(
+                self._conn, name, None if alias is None else validate_alias(alias)
+            )
 
     def alias_at(self, name: str, alias: str, when: datetime | str) -> int | None:
         """The version ``alias`` pointed at at time ``when``, or None if it pointed nowhere.
@@ -351,15 +382,17 @@ class Registry:
         Naive datetimes (and ISO text without an offset) are taken as local time.
         """
         self._require(name)
-        row = self._conn.execute(
-            "SELECT to_version FROM registry_alias_history WHERE name = ? AND alias = ? "
-            "AND at <= ? ORDER BY at DESC, id DESC LIMIT 1",
-            (name, validate_alias(alias), _when(when)),
-        ).fetchone()
+        with self._reading():
+            row = self._conn.execute(
+                "SELECT to_version FROM registry_alias_history WHERE name = ? AND alias = ? "
+                "AND at <= ? ORDER BY at DESC, id DESC LIMIT 1",
+                (name, validate_alias(alias), _when(when)),
+            ).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
     def _require(self, name: str) -> None:
-        require_model(self._conn, validate_name(name), str(self.database))
+        with self._reading():
+            require_model(self._conn, validate_name(name), self.location)
 
     # -- aliases and retirement ------------------------------------------------
 
@@ -388,8 +421,8 @@ class Registry:
         """
         alias, reason = validate_alias(alias), _reason(reason)
         name, ref = validate_name(name), parse_ref(version)
-        with transaction(self._conn) as conn:
-            row = resolve(conn, name, ref, str(self.database))
+        with self._writing(name) as conn:
+            row = resolve(conn, name, ref, self.location)
             if row["status"] == RETIRED:
                 raise RegistryError(
                     f"version {name}:{row['version']} is retired and cannot take alias "
@@ -425,8 +458,8 @@ class Registry:
             ModelNotFoundError: Unknown model or alias.
         """
         alias, reason, name = validate_alias(alias), _reason(reason), validate_name(name)
-        with transaction(self._conn) as conn:
-            row = resolve(conn, name, alias, str(self.database))
+        with self._writing(name) as conn:
+            row = resolve(conn, name, alias, self.location)
             _db.move_alias(
                 conn, name, alias, None, actor=actor or default_actor(), reason=reason, run=run
             )
@@ -448,8 +481,8 @@ class Registry:
         """
         reason, name, ref = _reason(reason), validate_name(name), parse_ref(version)
         actor = actor or default_actor()
-        with transaction(self._conn) as conn:
-            row = resolve(conn, name, ref, str(self.database))
+        with self._writing(name) as conn:
+            row = resolve(conn, name, ref, self.location)
             number = int(row["version"])
             if row["status"] == ACTIVE:
                 conn.execute(

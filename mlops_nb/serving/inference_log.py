@@ -1,7 +1,8 @@
 """The inference log: every served prediction, for the monitoring stage to read back.
 
-One SQLite file per model, ``outputs/inference/<model>.db`` (WAL mode, so
-several servers and readers can use it at once), one table row per request:
+A table of a store backend (:mod:`mlops_nb.store`, component ``inference``):
+by default one SQLite file per model, ``outputs/inference/<model>.db`` (WAL
+mode, so several servers and readers can use it at once); one row per request:
 its time, model version, request id, and the inputs and outputs as columnar
 JSON (``{"age": [31, 52], ...}``), which keeps each append to one small insert.
 
@@ -22,7 +23,6 @@ import json
 import logging
 import math
 import queue
-import sqlite3
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,26 +35,37 @@ import pandas as pd
 
 from mlops_nb.config import Settings
 from mlops_nb.errors import ServingError
+from mlops_nb.store import Backend, Connection, SQLiteBackend
 
-__all__ = ["InferenceLog", "LogEntry", "inference_log_path", "read_inference_log"]
+__all__ = [
+    "InferenceLog",
+    "LogEntry",
+    "inference_backend",
+    "inference_log_path",
+    "read_inference_log",
+]
 
 logger = logging.getLogger(__name__)
 
 MAX_QUEUED = 100_000
 MAX_BATCH = 500
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS inference_log (
-    id INTEGER PRIMARY KEY,
-    at REAL NOT NULL,
-    model TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    request_id TEXT NOT NULL,
-    rows INTEGER NOT NULL,
-    inputs TEXT NOT NULL,
-    outputs TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS inference_log_at ON inference_log (at);
-"""
+COMPONENT = "inference"
+STEPS: tuple[str, ...] = (
+    # IF NOT EXISTS: logs written before the schema was versioned already hold the table
+    """
+    CREATE TABLE IF NOT EXISTS inference_log (
+        id {id},
+        at {real} NOT NULL,
+        model TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        request_id TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        inputs TEXT NOT NULL,
+        outputs TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS inference_log_at ON inference_log (at)
+    """,
+)
 META_COLUMNS = ["prediction", "model", "version", "request_id", "timestamp"]
 STOP = None
 
@@ -64,12 +75,9 @@ def inference_log_path(settings: Settings, model: str) -> Path:
     return settings.outputs / "inference" / f"{model}.db"
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
+def inference_backend(settings: Settings, model: str) -> Backend:
+    """The store holding ``model``'s inference log (its own SQLite file by default)."""
+    return SQLiteBackend(inference_log_path(settings, model))
 
 
 @dataclass(frozen=True)
@@ -113,18 +121,22 @@ def _row(entry: LogEntry) -> tuple[Any, ...]:
 
 
 class InferenceLog:
-    """Appends served predictions to ``path`` from a background thread.
+    """Appends served predictions to a store from a background thread.
 
     Args:
-        path: The SQLite file (created with its folder if needed).
+        location: A store backend, or the path of a SQLite file (created with
+            its folder if needed).
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _connect(self.path) as conn:
-            conn.executescript(SCHEMA)
-        conn.close()
+    def __init__(self, location: Path | str | Backend) -> None:
+        self.backend = location if hasattr(location, "dialect") else SQLiteBackend(Path(location))
+        self.path = self.backend.display_url
+        with self.backend.translated("create the inference log in"):
+            conn = self.backend.connect()
+            try:
+                self.backend.migrate(conn, COMPONENT, STEPS)
+            finally:
+                conn.close()
         self._queue: queue.Queue[LogEntry | None] = queue.Queue(MAX_QUEUED)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -154,7 +166,7 @@ class InferenceLog:
                 self._thread = thread
 
     def _run(self) -> None:
-        conn = _connect(self.path)
+        conn = self.backend.connect()
         try:
             while True:
                 batch = [self._queue.get()]
@@ -171,11 +183,10 @@ class InferenceLog:
         finally:
             conn.close()
 
-    def _write(self, conn: sqlite3.Connection, entries: list[LogEntry]) -> None:
+    def _write(self, conn: Connection, entries: list[LogEntry]) -> None:
         try:
             rows = [_row(entry) for entry in entries]
-            with conn:
-                conn.execute("BEGIN IMMEDIATE")
+            with self.backend.transaction(conn):
                 conn.executemany(
                     "INSERT INTO inference_log (at, model, version, request_id, rows, inputs, "
                     "outputs) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -195,6 +206,15 @@ class InferenceLog:
             thread.join(timeout)
 
 
+def _has_log(conn: Connection) -> bool:
+    """Whether an unversioned (older) log holds the table."""
+    try:
+        conn.execute("SELECT 1 FROM inference_log LIMIT 1")
+    except Exception:
+        return False
+    return True
+
+
 def _since(value: datetime | str | float | None) -> float:
     if value is None:
         return float("-inf")
@@ -206,14 +226,16 @@ def _since(value: datetime | str | float | None) -> float:
     return stamp.timestamp()
 
 
-def _locate(source: Settings | str | Path, model: str) -> Path:
+def _locate(source: Settings | str | Path | Backend, model: str) -> Backend:
     if isinstance(source, Settings):
-        return inference_log_path(source, model)
-    path = Path(source).expanduser()
-    return path / f"{model}.db" if path.is_dir() else path
+        return inference_backend(source, model)
+    if hasattr(source, "dialect"):
+        return source  # type: ignore[return-value]
+    path = Path(source).expanduser()  # type: ignore[arg-type]
+    return SQLiteBackend(path / f"{model}.db" if path.is_dir() else path)
 
 
-def _columns(rows: list[sqlite3.Row]) -> dict[str, list[Any]]:
+def _columns(rows: list[Any]) -> dict[str, list[Any]]:
     data: dict[str, list[Any]] = {}
     done = 0
     for row in rows:
@@ -237,7 +259,7 @@ def _columns(rows: list[sqlite3.Row]) -> dict[str, list[Any]]:
 
 
 def read_inference_log(
-    source: Settings | str | Path,
+    source: Settings | str | Path | Backend,
     model: str,
     since: datetime | str | float | None = None,
 ) -> pd.DataFrame:
@@ -245,7 +267,8 @@ def read_inference_log(
 
     Args:
         source: The project settings (``outputs/inference/<model>.db``), a
-            folder holding ``<model>.db``, or the database file itself.
+            folder holding ``<model>.db``, the database file itself, or a
+            store backend.
         model: The model name.
         since: Only requests at or after this time (datetime, ISO text, or
             Unix seconds; naive times are local).
@@ -258,24 +281,35 @@ def read_inference_log(
     Raises:
         ServingError: No inference log exists for ``model`` there.
     """
-    path = _locate(source, model)
-    if not path.is_file():
+    backend = _locate(source, model)
+    where = backend.display_url
+    if not backend.exists():
         raise ServingError(
-            f"no inference log for model {model!r} at {path}; serve the model first "
+            f"no inference log for model {model!r} at {where}; serve the model first "
             f"(mlops-nb serve {model}) or point read_inference_log at the right folder.",
-            path=path,
+            path=where,
         )
-    conn = sqlite3.connect(path, timeout=30.0)
-    conn.row_factory = sqlite3.Row
     try:
-        rows = conn.execute(
-            "SELECT * FROM inference_log WHERE model = ? AND at >= ? ORDER BY at, id",
-            (model, _since(since)),
-        ).fetchall()
-    except sqlite3.Error as exc:
-        raise ServingError(f"cannot read inference log {path}: {exc}", path=path) from exc
-    finally:
-        conn.close()
+        conn = backend.connect()
+        try:
+            if backend.schema_version(conn, COMPONENT) == 0 and not _has_log(conn):
+                raise ServingError(
+                    f"no inference log for model {model!r} in {where}; serve the model first "
+                    f"(mlops-nb serve {model}).",
+                    path=where,
+                )
+            rows = conn.execute(
+                "SELECT * FROM inference_log WHERE model = ? AND at >= ? ORDER BY at, id",
+                (model, _since(since)),
+            ).fetchall()
+        finally:
+            conn.close()
+    except ServingError:
+        raise
+    except Exception as exc:
+        if not backend.is_error(exc):
+            raise
+        raise ServingError(f"cannot read inference log {where}: {exc}", path=where) from exc
     frame = pd.DataFrame(_columns(rows))
     if frame.empty:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in META_COLUMNS}).assign(

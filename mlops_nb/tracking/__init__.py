@@ -1,4 +1,4 @@
-"""Experiment tracking: runs, params, metrics with steps, tags and artifacts in SQLite.
+"""Experiment tracking: runs, params, metrics with steps, tags and artifacts in the store.
 
 ::
 
@@ -9,18 +9,13 @@
         run.log_params({"max_depth": 5})
         run.log_metric("cv_roc_auc", 0.81, step=0)
     store.search_runs("metrics.cv_roc_auc > 0.8", order_by="metrics.cv_roc_auc desc")
+
+The rows live in the project's store backend (:mod:`mlops_nb.store`).
 """
 
-from typing import TYPE_CHECKING
-
-from mlops_nb.exports import lazy_getattr
-from mlops_nb.tracking.db import StoreError, connect, migrate, transaction
+from mlops_nb.errors import FilterError, StoreError, TrackingError
 from mlops_nb.tracking.runs import Run
 from mlops_nb.tracking.store import TrackingStore
-from mlops_nb.tracking.values import TrackingError
-
-# FilterError lives with the query parser, which needs pandas: loaded on first use
-_EXPORTS = {"FilterError": "mlops_nb.tracking.search"}
 
 __all__ = [
     "FilterError",
@@ -28,12 +23,4 @@ __all__ = [
     "StoreError",
     "TrackingError",
     "TrackingStore",
-    "connect",
-    "migrate",
-    "transaction",
 ]
-
-__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
-
-if TYPE_CHECKING:
-    from mlops_nb.tracking.search import FilterError

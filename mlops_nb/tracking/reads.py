@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mlops_nb.errors import RunNotFoundError
+from mlops_nb.store import Connection
 
 RUN_COLUMNS = (
     "run_id",
@@ -31,14 +31,11 @@ RUN_COLUMNS = (
 HISTORY_COLUMNS = ("key", "value", "step", "timestamp")
 TIME_DTYPE = "datetime64[ns, UTC]"
 _SELECT_RUNS = f"SELECT {', '.join('r.' + c for c in RUN_COLUMNS)} FROM tracking_runs r"
-_IN_IDS = "run_id IN (SELECT value FROM json_each(?))"
 
 
-def _rows(conn: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    """Plain tuples (faster than ``sqlite3.Row`` for bulk reads)."""
-    cursor = conn.cursor()
-    cursor.row_factory = None
-    return cursor.execute(sql, args).fetchall()
+def _rows(conn: Connection, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Plain tuples (the connection's fast path for bulk reads)."""
+    return conn.rows(sql, args)
 
 
 def _decode(texts: Sequence[str]) -> list[Any]:
@@ -50,7 +47,7 @@ def _time(seconds: float | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
-def run_record(conn: sqlite3.Connection, run_id: str) -> dict[str, Any]:
+def run_record(conn: Connection, run_id: str) -> dict[str, Any]:
     """Everything about one run: its attributes, params, latest metrics, tags, artifacts."""
     found = _rows(conn, f"{_SELECT_RUNS} WHERE r.run_id = ?", (run_id,))
     if not found:
@@ -81,12 +78,14 @@ def _not_found(run_ids: Sequence[str]) -> RunNotFoundError:
     )
 
 
-def require_runs(conn: sqlite3.Connection, run_ids: Sequence[str]) -> None:
+def require_runs(conn: Connection, run_ids: Sequence[str]) -> None:
     """Raise RunNotFoundError naming the ids that are not runs."""
     found = {
         row[0]
         for row in _rows(
-            conn, f"SELECT run_id FROM tracking_runs WHERE {_IN_IDS}", (json.dumps(run_ids),)
+            conn,
+            f"SELECT run_id FROM tracking_runs WHERE {conn.dialect.in_ids('run_id')}",
+            (conn.dialect.ids_parameter(run_ids),),
         )
     }
     missing = [run_id for run_id in run_ids if run_id not in found]
@@ -94,7 +93,7 @@ def require_runs(conn: sqlite3.Connection, run_ids: Sequence[str]) -> None:
         raise _not_found(missing)
 
 
-def params_of(conn: sqlite3.Connection, run_id: str) -> dict[str, Any]:
+def params_of(conn: Connection, run_id: str) -> dict[str, Any]:
     """A run's params with their logged types."""
     rows = _rows(
         conn, "SELECT key, json FROM tracking_params WHERE run_id = ? ORDER BY key", (run_id,)
@@ -102,7 +101,7 @@ def params_of(conn: sqlite3.Connection, run_id: str) -> dict[str, Any]:
     return dict(zip([key for key, _ in rows], _decode([text for _, text in rows]), strict=True))
 
 
-def metrics_of(conn: sqlite3.Connection, run_id: str) -> dict[str, float]:
+def metrics_of(conn: Connection, run_id: str) -> dict[str, float]:
     """A run's latest metric values (NaN for a NaN)."""
     rows = _rows(
         conn,
@@ -112,21 +111,21 @@ def metrics_of(conn: sqlite3.Connection, run_id: str) -> dict[str, float]:
     return {key: math.nan if value is None else value for key, value in rows}
 
 
-def tags_of(conn: sqlite3.Connection, run_id: str) -> dict[str, str]:
+def tags_of(conn: Connection, run_id: str) -> dict[str, str]:
     """A run's tags."""
     return dict(
         _rows(conn, "SELECT key, value FROM tracking_tags WHERE run_id = ? ORDER BY key", (run_id,))
     )
 
 
-def metric_history(conn: sqlite3.Connection, run_id: str, key: str | None) -> pd.DataFrame:
+def metric_history(conn: Connection, run_id: str, key: str | None) -> pd.DataFrame:
     """Every logged value of a run's metrics (or of ``key``), by key, step and time."""
     sql = "SELECT key, value, step, timestamp FROM tracking_metrics WHERE run_id = ?"
     args: list[Any] = [run_id]
     if key is not None:
         sql += " AND key = ?"
         args.append(key)
-    rows = _rows(conn, sql + " ORDER BY key, step, timestamp, rowid", args)
+    rows = _rows(conn, sql + f" ORDER BY key, step, timestamp, {conn.dialect.insert_order}", args)
     frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     return frame.astype({"key": "str", "value": "float64", "step": "int64"}).assign(
         timestamp=_times(frame["timestamp"])
@@ -139,17 +138,18 @@ def _times(seconds: pd.Series) -> pd.Series:
 
 
 def search(
-    conn: sqlite3.Connection,
+    conn: Connection,
     where: tuple[str, list[Any]],
     order: tuple[str, list[Any]],
     limit: int | None,
 ) -> pd.DataFrame:
     """One row per matching run: attributes, then ``params.*``, ``metrics.*``, ``tags.*``."""
     (where_text, where_args), (order_text, order_args) = where, order
+    limit_text, limit_args = ("", []) if limit is None else (" LIMIT ?", [limit])
     rows = _rows(
         conn,
-        f"{_SELECT_RUNS} WHERE {where_text} ORDER BY {order_text} LIMIT ?",
-        [*where_args, *order_args, -1 if limit is None else limit],
+        f"{_SELECT_RUNS} WHERE {where_text} ORDER BY {order_text}{limit_text}",
+        [*where_args, *order_args, *limit_args],
     )
     columns: dict[str, Any] = (
         dict(zip(RUN_COLUMNS, map(list, zip(*rows, strict=True)), strict=True)) if rows else {}
@@ -158,16 +158,16 @@ def search(
     if not rows:
         return frame
     # Reading whole tables beats looking runs up one by one once many runs match.
-    total = conn.execute("SELECT count(*) FROM tracking_runs").fetchone()[0]
+    total = _rows(conn, "SELECT count(*) FROM tracking_runs")[0][0]
     whole_tables = len(rows) * 3 >= total
-    ids = json.dumps(columns["run_id"])
+    ids = conn.dialect.ids_parameter(columns["run_id"])
 
     def long(table: str, value: str) -> list[tuple[Any, ...]]:
         if whole_tables:
             return _rows(conn, f"SELECT run_id, key, {value} FROM {table}")
         return _rows(
             conn,
-            f"SELECT j.value, t.key, t.{value} FROM json_each(?) j "
+            f"SELECT j.value, t.key, t.{value} FROM {conn.dialect.ids_source('j')} "
             f"JOIN {table} t ON t.run_id = j.value",
             (ids,),
         )
@@ -227,7 +227,7 @@ def _text_column(values: list[str | None]) -> pd.Series:
     return pd.Series(values, dtype="str")
 
 
-def compare(conn: sqlite3.Connection, run_ids: Sequence[str]) -> pd.DataFrame:
+def compare(conn: Connection, run_ids: Sequence[str]) -> pd.DataFrame:
     """Params and latest metrics side by side: a row per key, a column per run.
 
     A key a run lacks shows as None; ``differs`` is True where the runs disagree

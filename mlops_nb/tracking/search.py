@@ -35,6 +35,7 @@ from typing import Any, NoReturn
 import pandas as pd
 
 from mlops_nb.errors import FilterError
+from mlops_nb.store import Dialect
 from mlops_nb.tracking.reads import RUN_COLUMNS
 
 ATTRIBUTES = RUN_COLUMNS  # every run column can be filtered on
@@ -321,41 +322,43 @@ def _seconds(parser: _Parser, token: Token, text: str) -> float:
     return stamp.timestamp()
 
 
-def where_sql(conditions: list[Condition]) -> tuple[str, list[Any]]:
+def where_sql(conditions: list[Condition], dialect: Dialect) -> tuple[str, list[Any]]:
     """The SQL ``WHERE`` expression (over ``tracking_runs r``) and its parameters."""
     parts, args = [], []
     for condition in conditions:
+        op = dialect.case_insensitive_like if condition.op == "LIKE" else condition.op
         if condition.kind == "attributes":
-            parts.append(f"r.{condition.name} {condition.op} ?")
+            parts.append(f"r.{condition.name} {op} ?")
             args.append(condition.value)
             continue
-        typed = ""
+        column = "value"
         if condition.kind == "params":
-            typed = (
-                " AND typeof(value) = 'text'"
-                if isinstance(condition.value, str)
-                else " AND typeof(value) IN ('integer', 'real')"
-            )
+            column = "value_text" if isinstance(condition.value, str) else "value_num"
         parts.append(
             f"r.run_id IN (SELECT run_id FROM {_TABLES[condition.kind]} "
-            f"WHERE key = ? AND value {condition.op} ?{typed})"
+            f"WHERE key = ? AND {column} {op} ?)"
         )
         args.extend([condition.name, condition.value])
-    return (" AND ".join(parts) or "1"), args
+    return (" AND ".join(parts) or "1 = 1"), args
 
 
 def order_sql(orderings: list[Ordering]) -> tuple[str, list[Any]]:
-    """The SQL ``ORDER BY`` list and its parameters; newest runs first on ties."""
+    """The SQL ``ORDER BY`` list and its parameters; newest runs first on ties.
+
+    A param orders by its number, then (for runs where it is text) by its text.
+    """
     parts, args = [], []
     for item in orderings:
         direction = "DESC" if item.descending else "ASC"
         if item.kind == "attributes":
             parts.append(f"r.{item.name} {direction} NULLS LAST")
             continue
-        parts.append(
-            f"(SELECT value FROM {_TABLES[item.kind]} WHERE run_id = r.run_id "
-            f"AND key = ?) {direction} NULLS LAST"
-        )
-        args.append(item.name)
+        columns = ("value_num", "value_text") if item.kind == "params" else ("value",)
+        for column in columns:
+            parts.append(
+                f"(SELECT {column} FROM {_TABLES[item.kind]} WHERE run_id = r.run_id "
+                f"AND key = ?) {direction} NULLS LAST"
+            )
+            args.append(item.name)
     parts.extend(["r.start_time DESC", "r.run_id DESC"])
     return ", ".join(parts), args

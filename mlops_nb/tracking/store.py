@@ -9,34 +9,36 @@
             run.log_metric("cv_roc_auc", score, step=fold)
     store.search_runs("metrics.cv_roc_auc > 0.8 and params.max_depth <= 5")
 
-Several processes may write to the same database at once: every write is one
-short ``BEGIN IMMEDIATE`` transaction, waited for and retried while another
-process holds the lock (see :mod:`mlops_nb.tracking.db`). Records are buffered
-per run (see :mod:`mlops_nb.tracking.runs`). A store may be shared by the
-threads of a process (its connection is guarded by a lock), and survives a
-``fork``: the child opens its own connection and drops the rows the parent
-had buffered.
+The rows live in a store backend (:mod:`mlops_nb.store`: the project's SQLite
+file by default). Several processes may write to the same database at once:
+every write is one short transaction, waited for and retried while another
+process holds the lock. Records are buffered per run (see
+:mod:`mlops_nb.tracking.runs`). A store may be shared by the threads of a
+process (its connection is guarded by a lock), and survives a ``fork``: the
+child opens its own connection and drops the rows the parent had buffered (the
+fork and exit hooks are installed when the first store is created, not on
+import).
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
-import sqlite3
 import threading
 import time
 import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mlops_nb.config import Settings, load_settings
 from mlops_nb.errors import RunNotFoundError
+from mlops_nb.store import Backend, Connection, backend_at, open_backend
 from mlops_nb.tracking import schema
-from mlops_nb.tracking.db import StoreError, connect, migrate, transaction
 from mlops_nb.tracking.owner import current_owner, is_alive
 from mlops_nb.tracking.runs import Run
 from mlops_nb.tracking.values import TrackingError, check_key, new_run_id, tag_value
@@ -62,39 +64,52 @@ def _search() -> ModuleType:
 FLUSH_EVERY = 1000
 _log = logging.getLogger(__name__)
 _STORES: weakref.WeakSet[TrackingStore] = weakref.WeakSet()
-_INHERITED: list[sqlite3.Connection] = []  # a parent's connections, kept open on purpose
+_INHERITED: list[Connection] = []  # a parent's connections, kept open on purpose
 
 
 class TrackingStore:
-    """Runs and what they logged, in one SQLite file.
+    """Runs and what they logged, in a store backend.
 
     Args:
-        path: The database file (created, with its folder, if missing).
+        location: A store backend (:mod:`mlops_nb.store`), or the path of a
+            SQLite file (created, with its folder, if missing).
         flush_every: How many buffered records a run writes at once.
 
     Raises:
-        StoreError: the file cannot be opened, or was written by a newer mlops-nb.
+        StoreError: the store cannot be opened, or was written by a newer mlops-nb.
     """
 
-    def __init__(self, path: str | Path, *, flush_every: int = FLUSH_EVERY) -> None:
+    def __init__(self, location: str | Path | Backend, *, flush_every: int = FLUSH_EVERY) -> None:
         if flush_every < 1:
             raise TrackingError(f"flush_every must be at least 1, not {flush_every}")
-        self.path = Path(path)
+        self.backend = location if hasattr(location, "dialect") else backend_at(location)
         self.flush_every = flush_every
         self._lock = threading.RLock()
         self._open: dict[str, Run] = {}
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Connection | None = None
         with self._translated("open the tracking tables of"):
-            migrate(self._connection(), schema.COMPONENT, schema.STEPS)
+            self.backend.migrate(self._connection(), schema.COMPONENT, schema.STEPS)
+        _install_hooks()
         _STORES.add(self)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **options: Any) -> TrackingStore:
         """The store of a project (``outputs/mlops.db``); ``options`` go to the constructor."""
-        return cls((settings or load_settings()).database, **options)
+        return cls(open_backend(settings or load_settings()), **options)
+
+    @property
+    def path(self) -> Path | None:
+        """The database file of a SQLite store (None for a server database)."""
+        path = getattr(self.backend, "path", None)
+        return path if isinstance(path, Path) else None
+
+    @property
+    def location(self) -> str:
+        """Where the store is, fit for messages (a file path, or a URL without password)."""
+        return self.backend.display_url
 
     def __repr__(self) -> str:
-        return f"TrackingStore({str(self.path)!r})"
+        return f"TrackingStore({self.location!r})"
 
     def __enter__(self) -> TrackingStore:
         return self
@@ -144,11 +159,11 @@ class TrackingStore:
         run = Run(self, new_run_id(), label, self.flush_every)
         context = (_text(pipeline_run), _text(stage), _text(parent_id))
         with self._lock, self._translated("start a run in"):
-            with transaction(self._connection()) as conn:
+            with self.backend.transaction(self._connection()) as conn:
                 if parent_id is not None and not run_exists(conn, str(parent_id)):
                     raise RunNotFoundError(
                         f"cannot start run '{label}': its parent {parent_id} is not a run in "
-                        f"{self.path}; pass the id of an existing run (or no parent)",
+                        f"{self.location}; pass the id of an existing run (or no parent)",
                         run_id=parent_id,
                     )
                 insert_run(conn, run.id, label, time.time(), context, current_owner())
@@ -242,9 +257,8 @@ class TrackingStore:
             raise TrackingError(f"limit must be a whole number >= 0 or None, not {limit!r}")
         self._mark_interrupted()
         with self._reading() as conn:
-            return _reads().search(
-                conn, _search().where_sql(conditions), _search().order_sql(orderings), limit
-            )
+            where = _search().where_sql(conditions, conn.dialect)
+            return _reads().search(conn, where, _search().order_sql(orderings), limit)
 
     def compare_runs(self, run_ids: Sequence[str]) -> pd.DataFrame:
         """Params and latest metrics of runs side by side.
@@ -259,7 +273,7 @@ class TrackingStore:
     def _write_batch(self, run: Run, batch: Batch, end: str | None = None) -> None:
         """Write a run's batch, and end it when ``end`` is a status, in one transaction."""
         with self._lock, self._translated(f"write run {run.id} to"):
-            with transaction(self._connection()) as conn:
+            with self.backend.transaction(self._connection()) as conn:
                 write_batch(conn, run.id, batch)
                 if end is not None:
                     end_run(conn, run.id, end, time.time())
@@ -275,7 +289,7 @@ class TrackingStore:
             ).fetchall()
             dead = [(row[0],) for row in running if not is_alive(*tuple(row)[1:])]
             if dead:
-                with transaction(conn):
+                with self.backend.transaction(conn):
                     conn.executemany(
                         "UPDATE tracking_runs SET status = 'interrupted' "
                         "WHERE run_id = ? AND status = 'running'",
@@ -283,34 +297,20 @@ class TrackingStore:
                     )
 
     @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
+    def _reading(self) -> Iterator[Connection]:
         """A consistent read snapshot, after writing what open runs have buffered."""
         with self._lock:
             self.flush()
-            with self._translated("read"):
-                conn = self._connection()
-                conn.execute("BEGIN")
-                try:
-                    yield conn
-                finally:
-                    if conn.in_transaction:
-                        conn.execute("COMMIT")
+            with self._translated("read"), self.backend.read(self._connection()) as conn:
+                yield conn
 
-    @contextmanager
-    def _translated(self, action: str) -> Iterator[None]:
-        """Turn sqlite3 errors into StoreError, naming the database and a fix."""
-        try:
-            yield
-        except sqlite3.Error as exc:
-            raise StoreError(
-                f"cannot {action} the tracking database {self.path}: {exc}; check that the "
-                f"disk has space and the file is writable, or move a damaged file aside",
-                path=self.path,
-            ) from exc
+    def _translated(self, action: str) -> AbstractContextManager[None]:
+        """Turn driver errors into StoreError, naming the store and a fix."""
+        return self.backend.translated(f"{action} the tracking tables of")
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> Connection:
         if self._conn is None:
-            self._conn = connect(self.path)
+            self._conn = self.backend.connect()
         return self._conn
 
     def _after_fork(self) -> None:
@@ -346,5 +346,8 @@ def _at_exit() -> None:
         store._end_open_runs("interrupted")
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
-atexit.register(_at_exit)
+@functools.cache
+def _install_hooks() -> None:
+    """Once per process, on the first store: drop inherited state after a fork, end runs at exit."""
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+    atexit.register(_at_exit)

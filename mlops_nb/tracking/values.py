@@ -96,6 +96,15 @@ def param_value(value: Any) -> tuple[Any, str]:
     return None, text
 
 
+def typed_value(scalar: Any) -> tuple[float | None, str | None]:
+    """A param's comparable scalar as its stored ``(value_num, value_text)`` pair."""
+    if isinstance(scalar, str):
+        return None, scalar
+    if isinstance(scalar, (int, float)):
+        return float(scalar), None
+    return None, None
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value

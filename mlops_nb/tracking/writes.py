@@ -1,20 +1,23 @@
 """The SQL that writes runs: their row, a batch of buffered records, their end.
 
 Each function runs inside a write transaction opened by the caller
-(:func:`mlops_nb.tracking.db.transaction`), so a batch lands whole or not at all.
+(``Backend.transaction`` of :mod:`mlops_nb.store`), so a batch lands whole or
+not at all. The SQL is the same on every backend.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_nb.store import Connection
 from mlops_nb.tracking.owner import Owner
+from mlops_nb.tracking.values import typed_value
 
 _UPSERT_PARAM = (
-    "INSERT INTO tracking_params (run_id, key, value, json) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, json = excluded.json"
+    "INSERT INTO tracking_params (run_id, key, value_num, value_text, json) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET "
+    "value_num = excluded.value_num, value_text = excluded.value_text, json = excluded.json"
 )
 _INSERT_METRIC = (
     "INSERT INTO tracking_metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)"
@@ -63,7 +66,7 @@ class Batch:
 
 
 def insert_run(
-    conn: sqlite3.Connection,
+    conn: Connection,
     run_id: str,
     name: str,
     started: float,
@@ -79,11 +82,15 @@ def insert_run(
     )
 
 
-def write_batch(conn: sqlite3.Connection, run_id: str, batch: Batch) -> None:
+def write_batch(conn: Connection, run_id: str, batch: Batch) -> None:
     """Write a batch: params, tags and artifacts replace, metrics append."""
     if batch.params:
         conn.executemany(
-            _UPSERT_PARAM, [(run_id, key, *pair) for key, pair in batch.params.items()]
+            _UPSERT_PARAM,
+            [
+                (run_id, key, *typed_value(scalar), text)
+                for key, (scalar, text) in batch.params.items()
+            ],
         )
     if batch.metrics:
         conn.executemany(_INSERT_METRIC, [(run_id, *row) for row in batch.metrics])
@@ -108,7 +115,7 @@ def _latest(
     return list(latest.values())
 
 
-def end_run(conn: sqlite3.Connection, run_id: str, status: str, ended: float) -> None:
+def end_run(conn: Connection, run_id: str, status: str, ended: float) -> None:
     """Mark a run as ended with ``status``."""
     conn.execute(
         "UPDATE tracking_runs SET status = ?, end_time = ? WHERE run_id = ?",
@@ -116,7 +123,7 @@ def end_run(conn: sqlite3.Connection, run_id: str, status: str, ended: float) ->
     )
 
 
-def run_exists(conn: sqlite3.Connection, run_id: str) -> bool:
+def run_exists(conn: Connection, run_id: str) -> bool:
     """Whether ``run_id`` is a run in this database."""
     found = conn.execute("SELECT 1 FROM tracking_runs WHERE run_id = ?", (run_id,)).fetchone()
     return found is not None

@@ -9,6 +9,7 @@ import ipywidgets as w
 
 from mlops_nb.config import Settings, load_settings
 from mlops_nb.errors import MlopsNbError
+from mlops_nb.store import open_backend
 from mlops_nb.widgets._base import Panel, figure_png, html_table, note, show_png
 
 __all__ = ["DriftExplorer"]
@@ -101,7 +102,7 @@ class DriftExplorer(Panel):
     def _suggest(self, model: str | None) -> None:
         """Fill the model suggestions; without models, say so."""
         refs: list[str] = []
-        if self.settings.database.is_file():
+        if open_backend(self.settings).exists():
             try:
                 with self._registry() as registry:
                     for row in registry.list_models().itertuples():

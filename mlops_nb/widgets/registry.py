@@ -11,6 +11,7 @@ import ipywidgets as w
 from mlops_nb.config import Settings, load_settings
 from mlops_nb.errors import MlopsNbError
 from mlops_nb.pipeline.archive import INDEX, RUN_FILE
+from mlops_nb.store import open_backend
 from mlops_nb.widgets._base import Panel, cell, html_table, link, note, short_id
 
 __all__ = ["RegistryBrowser"]
@@ -125,7 +126,7 @@ class RegistryBrowser(Panel):
     def refresh(self) -> None:
         """Read the list of models again and show the selected one."""
         names: list[str] = []
-        if self.settings.database.is_file():
+        if open_backend(self.settings).exists():
             try:
                 with self._registry() as registry:
                     names = [str(n) for n in registry.list_models()["name"]]

@@ -12,6 +12,7 @@ from mlops_nb.config import Settings, load_settings
 from mlops_nb.errors import MlopsNbError
 from mlops_nb.pipeline import archive
 from mlops_nb.pipeline.compare import format_value, same_value
+from mlops_nb.store import open_backend
 from mlops_nb.widgets._base import Panel, figure_png, html_table, link, note, short_id, show_png
 
 __all__ = ["RunBrowser"]
@@ -136,11 +137,11 @@ class RunBrowser(Panel):
         return sorted(ids, reverse=True)
 
     def _search(self, text: str) -> set[str]:
-        if not self.settings.database.is_file():
+        if not open_backend(self.settings).exists():
             return set()
         from mlops_nb.tracking import TrackingStore
 
-        with TrackingStore(self.settings.database) as store:
+        with TrackingStore.from_settings(self.settings) as store:
             frame = store.search_runs(text)
         return {str(v) for v in frame["pipeline_run"].dropna()}
 

@@ -14,7 +14,7 @@ import yaml
 from sklearn.linear_model import LogisticRegression
 
 from mlops_nb.config import Settings
-from mlops_nb.errors import ModelNotFoundError, RegistryError
+from mlops_nb.errors import ModelNotFoundError, RegistryError, StoreError
 from mlops_nb.registry import Registry
 from mlops_nb.validation import load_contract
 
@@ -262,8 +262,9 @@ def test_failed_insert_leaves_no_folder(registry: Registry, register, monkeypatc
 
     register()
     monkeypatch.setattr(_write, "insert_version", broken)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StoreError, match="disk I/O error") as caught:
         register()
+    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)  # translated, kept
     assert sorted(p.name for p in (registry.root / "churn").iterdir()) == ["1"]
     monkeypatch.undo()
     assert register().version == 2

@@ -339,3 +339,38 @@ def test_dataframes_use_pandas_types(store):
     frame = store.search_runs()
     assert frame["start_time"].dtype == pd.DatetimeTZDtype(tz="UTC")
     assert frame["params.n"].dtype == "int64"
+
+
+def test_a_version_1_database_is_migrated_and_its_params_still_match(tmp_path):
+    from mlops_nb.store.base import render
+    from mlops_nb.store.sqlite import DIALECT, connect
+    from mlops_nb.tracking import schema
+
+    path = tmp_path / "old.db"
+    conn = connect(path)
+    for statement in render(schema.STEPS[0], DIALECT):
+        conn.execute(statement)
+    conn.execute("CREATE TABLE schema_version (component TEXT PRIMARY KEY, version INTEGER)")
+    conn.execute("INSERT INTO schema_version VALUES ('tracking', 1)")
+    conn.execute(
+        "INSERT INTO tracking_runs (run_id, name, status, start_time) "
+        "VALUES ('old', 'rf', 'finished', 1.0)"
+    )
+    rows = [
+        ("depth", 5, "5"),
+        ("model", "rf", '"rf"'),
+        ("early", 1, "true"),
+        ("grid", None, "[1, 2]"),
+    ]
+    conn.executemany(
+        "INSERT INTO tracking_params (run_id, key, value, json) VALUES ('old', ?, ?, ?)", rows
+    )
+    conn.close()
+
+    store = TrackingStore(path)
+    assert len(store.search_runs("params.depth = 5 and params.model = 'rf'")) == 1
+    assert len(store.search_runs("params.early = true and params.depth >= 4.5")) == 1
+    assert store.search_runs("params.model = 'gbm'").empty
+    assert store.params("old") == {"depth": 5, "model": "rf", "early": True, "grid": [1, 2]}
+    version = store.backend.schema_version(store._connection(), "tracking")
+    assert version == len(schema.STEPS) == 2

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from mlops_nb.tracking import db
-from mlops_nb.tracking.db import StoreError, connect, migrate, schema_version, transaction
+from mlops_nb.errors import StoreError
+from mlops_nb.store import sqlite as db
+from mlops_nb.store.sqlite import connect, migrate, schema_version, transaction
 
 STEPS = ("CREATE TABLE a (x INTEGER)", "CREATE TABLE b (y TEXT); CREATE INDEX b_y ON b (y)")
 

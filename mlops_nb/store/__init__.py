@@ -1,0 +1,73 @@
+"""Store backends: the SQL database under tracking, registry, cache index, inference log.
+
+:func:`open_backend` gives the project's backend: the embedded SQLite file
+``outputs/mlops.db`` by default. The components talk to it only through the
+:class:`~mlops_nb.store.base.Backend` protocol, so another SQL database is one
+new module here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlops_nb.errors import StoreError
+from mlops_nb.store.base import Backend, Connection, Dialect, Migration, render
+from mlops_nb.store.sqlite import SQLiteBackend
+
+if TYPE_CHECKING:
+    from mlops_nb.config import Settings
+
+__all__ = [
+    "Backend",
+    "Connection",
+    "Dialect",
+    "Migration",
+    "SQLiteBackend",
+    "backend_at",
+    "open_backend",
+    "redact",
+    "render",
+]
+
+
+SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
+def backend_at(location: str | Path) -> Backend:
+    """The backend of a store URL (``sqlite:///PATH``, ``postgresql://...``) or a file path.
+
+    Raises:
+        StoreError: an URL of another scheme.
+    """
+    text = str(location).strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep or len(scheme) < 2:  # a plain path (a Windows drive letter is no scheme)
+        return SQLiteBackend(Path(text).expanduser())
+    scheme = scheme.lower()
+    if scheme == "sqlite":
+        return SQLiteBackend(Path(rest[1:] if rest.startswith("/") else rest).expanduser())
+    if scheme.split("+")[0] in ("postgresql", "postgres"):
+        from mlops_nb.store.postgresql import PostgresBackend
+
+        return PostgresBackend("postgresql://" + rest)
+    raise StoreError(
+        f"the store URL {redact(text)} has the scheme {scheme!r}; use sqlite:///PATH or "
+        f"postgresql://user:password@host:port/database (MLOPS_NB_STORE or store: in "
+        f"pipeline.yaml).",
+        store=redact(text),
+    )
+
+
+def open_backend(settings: Settings) -> Backend:
+    """The project's store: ``settings.store``, else the SQLite file ``outputs/mlops.db``."""
+    if settings.store:
+        return backend_at(settings.store)
+    return SQLiteBackend(settings.database)
+
+
+def redact(url: str) -> str:
+    """A store URL with its password hidden."""
+    from mlops_nb.store.postgresql import redact_url
+
+    return redact_url(url)
