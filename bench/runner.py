@@ -40,7 +40,8 @@ PIPELINE = "train"
 def stage_plan() -> list[tuple[str, Path, dict[str, Any]]]:
     """(stage folder name, template, parameters) for every stage of the pipeline."""
     from mlops_nb.config import load_settings
-    from mlops_nb.pipeline.runner import plan_run, stage_dirs
+    from mlops_nb.pipeline.archive import stage_dirs
+    from mlops_nb.pipeline.runner import plan_run
 
     plan = plan_run(load_settings(REPO), PIPELINE)
     return [

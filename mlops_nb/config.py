@@ -15,7 +15,9 @@ elsewhere, which tests use to keep each case in its own temporary folder.
 
 ``MLOPS_NB_STORE`` (or ``store:`` in pipeline.yaml) names the store database:
 unset, the embedded SQLite file ``outputs/mlops.db``; ``postgresql://...`` for a
-team store (see :mod:`mlops_nb.store`).
+team store (see :mod:`mlops_nb.store`). ``MLOPS_NB_ARTIFACTS`` (or ``artifacts:``)
+names where runs, packages and snapshots are published: unset, ``outputs/``
+itself; a shared folder or ``s3://bucket/prefix`` for a team.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ PIPELINE_FILE = "pipeline.yaml"
 PROJECT_ENV = "MLOPS_NB_PROJECT"
 OUTPUTS_ENV = "MLOPS_NB_OUTPUTS"
 STORE_ENV = "MLOPS_NB_STORE"
+ARTIFACTS_ENV = "MLOPS_NB_ARTIFACTS"
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,14 @@ class Settings:
         root: The project folder (holding pipeline.yaml).
         outputs: Runs, development runs and the embedded stores.
         store: The store database URL; None = the SQLite file ``database``.
+        artifacts: The artifact location (a folder or an fsspec URL such as
+            ``s3://bucket/prefix``); None = ``outputs`` itself.
     """
 
     root: Path
     outputs: Path
     store: str | None = None
+    artifacts: str | None = None
 
     @property
     def pipeline_file(self) -> Path:
@@ -89,12 +95,15 @@ def _project_file(path: Path) -> dict[str, object]:
     return raw if isinstance(raw, dict) else {}
 
 
-def _store_url(project: Path) -> str | None:
-    """``$MLOPS_NB_STORE``, else ``store:`` of pipeline.yaml, else None (the SQLite file)."""
-    url = os.environ.get(STORE_ENV, "").strip()
-    if not url and (project / PIPELINE_FILE).is_file():
-        url = str(_project_file(project / PIPELINE_FILE).get("store") or "").strip()
-    return url or None
+def _setting(project: Path, env: str, key: str) -> str | None:
+    """``$env``, else ``key:`` of pipeline.yaml, else None."""
+    value = os.environ.get(env, "").strip()
+    if not value and (project / PIPELINE_FILE).is_file():
+        try:
+            value = str(_project_file(project / PIPELINE_FILE).get(key) or "").strip()
+        except ConfigError:  # a malformed pipeline.yaml is reported, with its line, by the spec
+            value = ""
+    return value or None
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -125,4 +134,12 @@ def load_settings(root: Path | None = None) -> Settings:
     project = root.resolve() if root is not None else find_root()
     env_outputs = os.environ.get(OUTPUTS_ENV)
     outputs = Path(env_outputs).expanduser().resolve() if env_outputs else project / "outputs"
-    return Settings(root=project, outputs=outputs, store=_store_url(project))
+    artifacts = _setting(project, ARTIFACTS_ENV, "artifacts")
+    if artifacts and "://" not in artifacts:  # a folder: relative to the project
+        artifacts = str((project / Path(artifacts).expanduser()).resolve())
+    return Settings(
+        root=project,
+        outputs=outputs,
+        store=_setting(project, STORE_ENV, "store"),
+        artifacts=artifacts,
+    )

@@ -1,7 +1,14 @@
-"""How a pipeline runs: papermill executes each stage's template in a fresh kernel.
+"""How a pipeline runs: each stage, once what it needs has succeeded, reused or executed.
 
-The runner never edits a template: papermill writes the executed copy, with the
-injected parameters, into the stage's folder of a new run (see
+The runner keeps the DAG, the cache and resume (a stage whose fingerprint matches
+an earlier result reuses it), the run folder and its record, the observers and
+the tracking store. A stage that has to execute is handed, as a
+:class:`~mlops_nb.pipeline.executors.StageTask`, to an executor
+(:mod:`mlops_nb.pipeline.executors`; by default papermill in a fresh kernel on
+this machine); the runner knows nothing of kernels or papermill.
+
+The runner never edits a template: the executor writes the executed copy, with
+the injected parameters, into the stage's folder of a new run (see
 :mod:`mlops_nb.pipeline.archive`). Every state change rewrites ``run.json`` and
 ``index.html`` atomically, so a run folder can be read at any moment.
 
@@ -16,38 +23,31 @@ stage in the tracking store, just as a template run by hand does not.
 from __future__ import annotations
 
 import json
-import logging
-import os
 import shutil
-import socket
-import sys
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, CancelledError, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from mlops_nb.artifacts import write_json
 from mlops_nb.config import Settings
+from mlops_nb.dag import ReadyStages
 from mlops_nb.errors import MlopsNbError, ParameterError, RunError, StageFailedError
 from mlops_nb.pipeline import archive, report
 from mlops_nb.pipeline.cache import CacheIndex, Fingerprint, fingerprint, link_tree
 from mlops_nb.pipeline.environment import environment, git_state
-from mlops_nb.pipeline.kernels import FORK_SERVER_LOG, KERNEL_LOG, KernelPool, StageKernel
+from mlops_nb.pipeline.executors import EXECUTED, Executor, StageResult, StageTask
+from mlops_nb.pipeline.executors.local import LocalExecutor
 from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM
-from mlops_nb.pipeline.spec import PipelineSpec, ResolvedParams, StageSpec, load_project
+from mlops_nb.pipeline.spec import ResolvedParams, RunPlan, StageSpec, plan_run
 from mlops_nb.pipeline.tracked import track_stage
 from mlops_nb.stage import MANIFEST, RESERVED_RUN_FIELDS
 
-log = logging.getLogger(__name__)
-EXECUTED = "executed.ipynb"
 DEV_RUN_ID = "dev"
 """The id of a development run (it is the development folder's name, and Stage's run_id)."""
-# papermill only warns about unknown parameters and comments it cannot parse; the spec
-# has already refused unknown names, so its warnings would only be noise.
-logging.getLogger("papermill").setLevel(logging.ERROR)
 
 
 class RunObserver(Protocol):
@@ -69,57 +69,25 @@ class _Silent:
         pass
 
 
-@dataclass(frozen=True)
-class RunPlan:
-    """A checked run, ready to execute: nothing has been created yet."""
+@dataclass
+class _Attempt:
+    """One stage of the run being reused or executed."""
 
-    pipeline: PipelineSpec
-    stages: list[StageSpec]
-    params: ResolvedParams
-    until: str | None = None
-    overrides: dict[str, str] = field(default_factory=dict)
-    trigger: dict[str, Any] | None = None
-
-
-def plan_run(
-    settings: Settings,
-    pipeline: str | None = None,
-    overrides: dict[str, str] | None = None,
-    until: str | None = None,
-    trigger: dict[str, Any] | None = None,
-) -> RunPlan:
-    """Load pipeline.yaml and check the request completely, before any kernel starts.
-
-    ``trigger`` records why the run was started when another run started it
-    (e.g. ``{"run": MONITOR_RUN, "stage": "retrain", "decision": "drift"}``);
-    it is kept as ``trigger`` in run.json.
-    """
-    project = load_project(settings.pipeline_file)
-    spec = project.pipeline(pipeline)
-    stages = spec.select(until)
-    resolved = spec.resolve(overrides)
-    _preflight(settings, spec, resolved)
-    return RunPlan(spec, stages, resolved, until, dict(overrides or {}), trigger)
+    stage: StageSpec
+    index: int
+    entry: dict[str, Any]
+    stage_dir: Path
+    started: float
+    fingerprint: Fingerprint | None = None
 
 
-def _preflight(settings: Settings, spec: PipelineSpec, resolved: ResolvedParams) -> None:
-    """Check values that name files or data sources, so typos fail fast."""
-    for name, param in spec.param_specs().items():
-        value = resolved.values.get(name)
-        if value is None:
-            continue
-        if param.type == "source":
-            from mlops_nb.data import check_source
+@dataclass
+class _Progress:
+    """Where the run is: stages that may start, stages running, the first failure."""
 
-            try:
-                check_source(value, base_dir=settings.root)
-            except MlopsNbError as exc:
-                raise ParameterError(f"parameter '{name}': {exc.message}", param=name) from None
-        elif param.type == "path" and not (settings.root / value).exists():
-            raise ParameterError(
-                f"parameter '{name}': {value} does not exist (looked in {settings.root / value})",
-                param=name,
-            )
+    ready: ReadyStages
+    running: dict[Future[StageResult], _Attempt] = field(default_factory=dict)
+    failure: BaseException | None = None
 
 
 class Runner:
@@ -137,6 +105,7 @@ class Runner:
         force: Iterable[str] = (),
         jobs: int = 1,
         dev: bool = False,
+        executor: Executor | None = None,
     ) -> None:
         """Set up a runner.
 
@@ -150,6 +119,10 @@ class Runner:
         stages to execute even so. ``jobs`` runs up to that many stages at once
         where the DAG allows it. ``dev`` runs into the development folder (see
         the module's documentation).
+
+        ``executor`` executes the stages (see :mod:`mlops_nb.pipeline.executors`);
+        by default a :class:`~mlops_nb.pipeline.executors.local.LocalExecutor`
+        with ``jobs``, ``fork`` and ``preload``. The runner closes it when a run ends.
         """
         if jobs < 1:
             raise ParameterError(f"--jobs must be at least 1, got {jobs}", param="jobs")
@@ -163,11 +136,15 @@ class Runner:
         self.force = frozenset(force)
         self.jobs = jobs
         self.dev = dev
-        self._kernels: KernelPool | None = None
+        self.executor: Executor = executor or LocalExecutor(jobs, fork=fork, preload=preload)
         self._plan: RunPlan | None = None
         self._lock = threading.RLock()
         self._interrupted = threading.Event()
         self._resume: dict[str, Any] | None = None
+        self._prepared = False
+        self._run_id = ""
+        self._run_dir = settings.runs_dir
+        self._record: dict[str, Any] = {}
 
     def run(self, plan: RunPlan, resume: dict[str, Any] | None = None) -> dict[str, Any]:
         """Execute every stage of ``plan``; return the final run record.
@@ -191,92 +168,192 @@ class Runner:
                 f"{', '.join(stage.name for stage in plan.stages)}",
                 param="force",
             )
-        self._plan, self._resume = plan, resume
-        run_dir, record = self._start(plan)
+        self._plan, self._resume, self._prepared = plan, resume, False
+        record = self._start(plan)
         if resume is not None:
             record["resumed_from"] = resume["id"]
         try:
-            self._schedule(run_dir, record, plan)
+            self._schedule(plan)
         except StageFailedError as exc:
-            self._finish(run_dir, record, "failed", error=exc)
+            self._finish("failed", error=exc)
             raise
         except KeyboardInterrupt:
             self._interrupted.set()
-            self._finish(run_dir, record, "interrupted")
+            self._finish("interrupted")
             raise
         except BaseException as exc:
-            self._finish(run_dir, record, "failed", error=exc)
+            self._finish("failed", error=exc)
             raise
         finally:
-            self._close_kernels()
-        self._finish(run_dir, record, "succeeded")
+            self.executor.close()  # the fork server and any kernel left
+        self._finish("succeeded")
         return record
 
-    def _schedule(self, run_dir: Path, record: dict[str, Any], plan: RunPlan) -> None:
-        """Run the stages in order, or up to ``jobs`` at once where the DAG allows."""
-        total = len(plan.stages)
-        if self.jobs == 1:
-            for index, stage in enumerate(plan.stages):
-                self._run_stage(run_dir, record, stage, plan.params, index, total)
-            return
-        index_of = {stage.name: i for i, stage in enumerate(plan.stages)}
-        waiting = list(plan.stages)
-        done: set[str] = set()
-        failure: BaseException | None = None
-        with ThreadPoolExecutor(self.jobs, thread_name_prefix="stage") as pool:
-            running: dict[Future[None], StageSpec] = {}
-            try:
-                while waiting or running:
-                    ready = [s for s in waiting if set(s.needs) <= done]
-                    while failure is None and ready and len(running) < self.jobs:
-                        stage = ready.pop(0)
-                        waiting.remove(stage)
-                        args = (run_dir, record, stage, plan.params, index_of[stage.name], total)
-                        running[pool.submit(self._run_stage, *args)] = stage
-                    if not running:
+    def _schedule(self, plan: RunPlan) -> None:
+        """Start each stage once what it needs has succeeded, up to the executor's slots at once.
+
+        After a failure no stage starts; those running finish, then the failure
+        is raised. An interruption ends the running stages through the executor.
+        """
+        progress = _Progress(ReadyStages({stage.name: stage.needs for stage in plan.stages}))
+        position = {stage.name: index for index, stage in enumerate(plan.stages)}
+        try:
+            while True:
+                while progress.failure is None and len(progress.running) < self.executor.slots:
+                    name = progress.ready.pop()
+                    if name is None:
                         break
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        stage = running.pop(future)
-                        error = future.exception()
-                        if error is None:
-                            done.add(stage.name)
-                        elif failure is None:
-                            failure = error
-            except KeyboardInterrupt:
-                self._interrupted.set()
-                self._close_kernels()  # running stages end as their kernels go
-                raise
-        if failure is not None:
-            raise failure
+                    self._start_stage(plan, position[name], progress)
+                if not progress.running:
+                    break
+                finished = _finished(progress.running)
+                for future in sorted(finished, key=lambda done: progress.running[done].index):
+                    attempt = progress.running.pop(future)
+                    self._ended(attempt, progress, *_outcome(future))
+        except KeyboardInterrupt:
+            self._interrupted.set()
+            self.executor.interrupt()  # running stages end as their kernels go
+            self._drain(progress)
+            raise
+        if progress.failure is not None:
+            raise progress.failure
 
-    def _kernel_pool(self) -> KernelPool:
-        """The run's kernel pool, opened when the first stage has to execute."""
+    def _start_stage(self, plan: RunPlan, index: int, progress: _Progress) -> None:
+        """Start one ready stage: reused at once, or submitted to the executor."""
+        entry = self._record["stages"][index]
         with self._lock:
-            if self._kernels is None:
-                assert self._plan is not None
-                stages = self._plan.stages
-                run_dir = self._run_dir
-                _skip_iri_grammars()
-                report.warm_up()  # nbconvert's import overlaps the first stage
-                self._kernels = KernelPool.open(
-                    [stage.notebook for stage in stages],
-                    cwd=self.settings.root,
-                    kernel_name=self.kernel_name,
-                    start_timeout=self.start_timeout,
-                    fork=self.fork,
-                    preload=self.preload,
-                    log_path=run_dir / FORK_SERVER_LOG,
-                )
-            return self._kernels
+            entry.update(status="running", started_at=archive.utc_now())
+            self.observer.stage_started(entry, index, len(plan.stages))
+        stage_dir = self._run_dir / entry["dir"]
+        attempt = _Attempt(plan.stages[index], index, entry, stage_dir, time.perf_counter())
+        try:
+            future = self._launch(attempt, plan.params)
+        except BaseException as exc:  # KeyboardInterrupt too: recorded, then raised
+            self._ended(attempt, progress, None, exc)
+            return
+        if future is None:
+            self._ended(attempt, progress, None, None)
+        else:
+            progress.running[future] = attempt
 
-    def _close_kernels(self) -> None:
+    def _launch(self, attempt: _Attempt, params: ResolvedParams) -> Future[StageResult] | None:
+        """Reuse an earlier result of the stage (None), or submit the stage to the executor."""
+        stage, entry, stage_dir = attempt.stage, attempt.entry, attempt.stage_dir
+        fprint = attempt.fingerprint = self._fingerprint(stage, params.per_stage[stage.name])
+        entry["fingerprint"] = fprint.digest
+        if fprint.reason:
+            entry["cache_note"] = f"not cacheable: {fprint.reason}"
+        source = self._reusable(stage, fprint)
+        if source is not None:
+            link_tree(source, stage_dir)
+            entry.update(status="succeeded", cached=True, cached_from=source.parent.name)
+            return None
+        self._save()  # run.json says "running" only for stages that execute
+        if self.dev and stage_dir.exists():
+            shutil.rmtree(stage_dir)  # as a template run by hand starts afresh
+        stage_dir.mkdir()
+        if not self._prepared:  # the first stage that executes: kernels start only now
+            self._prepared = True
+            assert self._plan is not None  # every stage, in run order
+            self.executor.prepare([self._task(s, params) for s in self._plan.stages])
+        return self.executor.submit(self._task(stage, params))
+
+    def _task(self, stage: StageSpec, params: ResolvedParams) -> StageTask:
+        """What the executor needs to execute ``stage``; nothing else is looked up."""
+        entry = next(e for e in self._record["stages"] if e["name"] == stage.name)
+        stage_dir = self._run_dir / entry["dir"]
+        return StageTask(
+            run_id=self._run_id,
+            stage=stage.name,
+            notebook=str(stage.notebook),
+            run_dir=str(self._run_dir),
+            stage_dir=str(stage_dir),
+            parameters={**params.per_stage[stage.name], STAGE_DIR_PARAM: str(stage_dir)},
+            cwd=str(self.settings.root),
+            kernel_name=self.kernel_name,
+            start_timeout=self.start_timeout,
+        )
+
+    def _ended(
+        self,
+        attempt: _Attempt,
+        progress: _Progress,
+        result: StageResult | None,
+        error: BaseException | None,
+    ) -> None:
+        """Record how a stage ended and move the run on; raise KeyboardInterrupt if interrupted."""
+        stop = self._end(attempt, result, error)
+        if isinstance(stop, KeyboardInterrupt):
+            raise stop
+        if stop is None:
+            progress.ready.done(attempt.stage.name)
+        elif progress.failure is None:
+            progress.failure = stop
+
+    def _drain(self, progress: _Progress) -> None:
+        """Wait for the stages still running after an interruption, and record them."""
+        _finished(progress.running, every=True)
+        for future in sorted(progress.running, key=lambda done: progress.running[done].index):
+            self._end(progress.running[future], *_outcome(future))
+        progress.running.clear()
+
+    def _end(
+        self, attempt: _Attempt, result: StageResult | None, error: BaseException | None
+    ) -> BaseException | None:
+        """Record a stage's end in the run; the error that stops the run, if any.
+
+        ``result`` is the executor's answer (None: the stage was reused, or
+        ``error`` came before or instead of an answer). A KeyboardInterrupt
+        returned means the run is interrupted.
+        """
+        entry = attempt.entry
+        if result is not None:
+            entry.update(result.timing())  # waiting for the kernel vs running the cells
+            error = result.error or (KeyboardInterrupt() if result.interrupted else None)
+            if error is None:
+                try:
+                    self._offer(attempt)
+                except Exception as exc:
+                    error = exc
+        stop = self._record_error(entry, error)
+        self._finalize(attempt)
+        return stop
+
+    def _offer(self, attempt: _Attempt) -> None:
+        """Offer an executed stage's result to the cache (never from a development run)."""
+        digest = attempt.fingerprint.digest if attempt.fingerprint is not None else None
+        if digest is not None and not self.dev:
+            CacheIndex(self.settings).store(digest, self._run_id, attempt.entry["dir"])
+        attempt.entry["status"] = "succeeded"
+
+    def _record_error(
+        self, entry: dict[str, Any], error: BaseException | None
+    ) -> BaseException | None:
+        """Mark the stage failed or interrupted by ``error``; what stops the run."""
+        if error is None:
+            return None
+        if isinstance(error, KeyboardInterrupt):
+            entry["status"] = "interrupted"
+            return error
+        if self._interrupted.is_set() and isinstance(error, StageFailedError | CancelledError):
+            entry.update(status="interrupted", error=_error_dict(error))  # its kernel was killed
+            return KeyboardInterrupt()
+        entry.update(status="failed", error=_error_dict(error))
+        return error
+
+    def _finalize(self, attempt: _Attempt) -> None:
+        """Time the stage, collect what it logged, save the run, track and report it."""
+        entry, stage_dir, record = attempt.entry, attempt.stage_dir, self._record
         with self._lock:
-            kernels, self._kernels = self._kernels, None
-        if kernels is not None:
-            kernels.close()  # the fork server and any kernel left
+            entry["seconds"] = round(time.perf_counter() - attempt.started, 3)
+            _collect_stage(stage_dir, entry, record)
+            self._save()
+            if stage_dir.is_dir() and not self.dev:
+                track_stage(self.settings, record, entry, stage_dir)
+            self.observer.stage_finished(entry, attempt.index, len(record["stages"]))
 
-    def _start(self, plan: RunPlan) -> tuple[Path, dict[str, Any]]:
+    def _start(self, plan: RunPlan) -> dict[str, Any]:
+        """Create the run's folder and record (run.json, index.html); tell the observer."""
         if self.dev:
             run_id, run_dir = DEV_RUN_ID, self.settings.dev_dir
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -284,78 +361,24 @@ class Runner:
             run_id = archive.new_run_id()
             run_dir = self.settings.runs_dir / run_id
             run_dir.mkdir(parents=True)
-        self._run_id, self._run_dir = run_id, run_dir
-        record = _new_record(run_id, run_dir, plan, self.settings, dev=self.dev)
-        self._save(run_dir, record)
+        root = self.settings.root
+        record = archive.new_record(
+            run_id, run_dir, plan, root, dev=self.dev, git=git_state(root), env=environment()
+        )
+        self._run_id, self._run_dir, self._record = run_id, run_dir, record
+        self._save()
         self.observer.run_started(record)
-        return run_dir, record
+        return record
 
-    def _run_stage(
-        self,
-        run_dir: Path,
-        record: dict[str, Any],
-        stage: StageSpec,
-        params: ResolvedParams,
-        index: int,
-        total: int,
-    ) -> None:
-        entry = record["stages"][index]
-        stage_dir = run_dir / entry["dir"]
-        with self._lock:
-            entry.update(status="running", started_at=archive.utc_now())
-            self.observer.stage_started(entry, index, total)
-        started = time.perf_counter()
-        timing: dict[str, Any] = {"kernel_seconds": None, "execute_seconds": None}
-        try:
-            fprint = self._fingerprint(run_dir, record, stage, params.per_stage[stage.name])
-            entry["fingerprint"] = fprint.digest
-            if fprint.reason:
-                entry["cache_note"] = f"not cacheable: {fprint.reason}"
-            source = self._reusable(stage, fprint)
-            if source is not None:
-                link_tree(source, stage_dir)
-                entry.update(status="succeeded", cached=True, cached_from=source.parent.name)
-            else:
-                self._save(run_dir, record)  # run.json says "running" only for stages that execute
-                if self.dev and stage_dir.exists():
-                    shutil.rmtree(stage_dir)  # as a template run by hand starts afresh
-                stage_dir.mkdir()
-                self._execute(stage, stage_dir, params.per_stage[stage.name], timing)
-                entry["status"] = "succeeded"
-                if fprint.digest is not None and not self.dev:
-                    CacheIndex(self.settings).store(fprint.digest, self._run_id, entry["dir"])
-        except StageFailedError as exc:
-            interrupted = self._interrupted.is_set()
-            entry.update(status="interrupted" if interrupted else "failed", error=_error_dict(exc))
-            raise KeyboardInterrupt if interrupted else exc from None
-        except KeyboardInterrupt:
-            entry["status"] = "interrupted"
-            raise
-        except BaseException as exc:
-            entry.update(status="failed", error=_error_dict(exc))
-            raise
-        finally:
-            with self._lock:
-                entry["seconds"] = round(time.perf_counter() - started, 3)
-                if not entry["cached"]:
-                    entry.update(timing)  # waiting for the kernel vs running the cells
-                _collect_stage(stage_dir, entry, record)
-                self._save(run_dir, record)
-                if stage_dir.is_dir() and not self.dev:
-                    track_stage(self.settings, record, entry, stage_dir)
-                self.observer.stage_finished(entry, index, total)
-
-    def _fingerprint(
-        self, run_dir: Path, record: dict[str, Any], stage: StageSpec, params: dict[str, Any]
-    ) -> Fingerprint:
+    def _fingerprint(self, stage: StageSpec, params: dict[str, Any]) -> Fingerprint:
         """The stage's fingerprint over its code, params, files and every ancestor's outputs."""
         assert self._plan is not None
         pipeline = self._plan.pipeline
         ancestors = pipeline.ancestors(stage.name) - {stage.name}
-        dirs = {entry["name"]: entry["dir"] for entry in record["stages"]}
+        dirs = {entry["name"]: entry["dir"] for entry in self._record["stages"]}
         upstream = {}
         for name in sorted(ancestors):
-            manifest = run_dir / dirs.get(name, "") / MANIFEST
+            manifest = self._run_dir / dirs.get(name, "") / MANIFEST
             upstream[name] = json.loads(manifest.read_text()) if manifest.is_file() else {}
         return fingerprint(stage, params, pipeline.param_specs(), upstream, self.settings.root)
 
@@ -373,55 +396,9 @@ class Runner:
             return None
         return CacheIndex(self.settings).lookup(fprint.digest)
 
-    def _execute(
-        self,
-        stage: StageSpec,
-        stage_dir: Path,
-        params: dict[str, Any],
-        timing: dict[str, Any] | None = None,
-    ) -> None:
-        pool = self._kernel_pool()  # first: the fork server preloads while papermill imports
-        import papermill
-        from papermill.exceptions import PapermillExecutionError
-
-        output = stage_dir / EXECUTED
-        kernel = pool.kernel(stage_dir)
-
-        def execute(km: Any, start_timeout: float, hooks: dict[str, Any]) -> None:
-            papermill.execute_notebook(
-                str(stage.notebook),
-                str(output),
-                parameters={**params, STAGE_DIR_PARAM: str(stage_dir)},
-                kernel_name=self.kernel_name,
-                progress_bar=False,
-                log_output=False,
-                km=km,
-                cwd=str(self.settings.root),
-                start_timeout=start_timeout,
-                **hooks,
-            )
-
-        try:
-            kernel.run(execute)
-        except PapermillExecutionError as exc:
-            raise _stage_failure(stage.name, exc, output) from None
-        except (KeyboardInterrupt, MlopsNbError):
-            raise
-        except Exception as exc:  # kernel death, missing kernel, timeouts
-            raise _kernel_failure(stage.name, exc, output, kernel) from exc
-        finally:
-            if timing is not None:
-                timing.update(kernel.timing())
-            if output.is_file():
-                report.export_html(output, stage_dir / report.STAGE_REPORT)
-
-    def _finish(
-        self,
-        run_dir: Path,
-        record: dict[str, Any],
-        status: str,
-        error: BaseException | None = None,
-    ) -> None:
+    def _finish(self, status: str, error: BaseException | None = None) -> None:
+        """Close the record: stages never started are skipped, the run gets its status."""
+        record = self._record
         for entry in record["stages"]:
             if entry["status"] == "pending":
                 entry["status"] = "skipped"
@@ -431,91 +408,13 @@ class Runner:
         record["seconds"] = round(sum(s["seconds"] or 0 for s in record["stages"]), 3)
         if error is not None:
             record["error"] = _error_dict(error)
-        self._save(run_dir, record)
+        self._save()
 
-    def _save(self, run_dir: Path, record: dict[str, Any]) -> None:
+    def _save(self) -> None:
+        """Rewrite run.json and index.html (each atomically)."""
         with self._lock:
-            write_json(run_dir / archive.RUN_FILE, record)
-            report.write_index(run_dir, record)
-
-
-def _skip_iri_grammars() -> None:
-    """Keep jsonschema from loading its optional ``rfc3987_syntax`` format checker.
-
-    papermill imports nbformat, whose validator imports jsonschema, which builds
-    38 parser grammars for IRI formats (about a second) if that package is
-    installed; notebook schemas use no IRI format. Marking the module missing
-    before jsonschema is imported makes jsonschema skip it; it changes nothing
-    if jsonschema is already loaded.
-    """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
-
-def stage_dirs(stages: list[StageSpec], *, dev: bool = False) -> list[str]:
-    """The folder of each stage in a run: ``01_ingest``, ``02_validate`` ...
-
-    In the development folder a stage's folder is its bare name (``ingest``), as
-    a template run by hand names it.
-    """
-    if dev:
-        return [stage.name for stage in stages]
-    width = max(2, len(str(len(stages))))
-    return [f"{index:0{width}d}_{stage.name}" for index, stage in enumerate(stages, start=1)]
-
-
-def _new_record(
-    run_id: str, run_dir: Path, plan: RunPlan, settings: Settings, *, dev: bool = False
-) -> dict[str, Any]:
-    stages = [
-        {
-            "name": stage.name,
-            "notebook": os.path.relpath(stage.notebook, settings.root),
-            "dir": folder,
-            "status": "pending",
-            "seconds": None,
-            "cached": False,
-            "cached_from": None,
-            "fingerprint": None,
-            "kernel_seconds": None,
-            "execute_seconds": None,
-            "started_at": None,
-            "params": plan.params.per_stage[stage.name],
-            "metrics": {},
-            "artifacts": {},
-            "executed": None,
-            "report": None,
-            "error": None,
-        }
-        for stage, folder in zip(plan.stages, stage_dirs(plan.stages, dev=dev), strict=True)
-    ]
-    return {
-        "schema": archive.SCHEMA_VERSION,
-        "id": run_id,
-        "pipeline": plan.pipeline.name,
-        "status": "running",
-        "started_at": archive.utc_now(),
-        "finished_at": None,
-        "seconds": None,
-        "until": plan.until,
-        "partial": len(plan.stages) < len(plan.pipeline.stages),
-        "dev": dev,
-        "overrides": plan.overrides,
-        "trigger": plan.trigger,
-        "resumed_from": None,
-        "params": plan.params.values,
-        "stages": stages,
-        "metrics": {},
-        "data_versions": {},
-        "git": git_state(settings.root),
-        "environment": environment(),
-        "run_dir": str(run_dir),
-        "project": str(settings.root),
-        "error": None,
-        "pid": os.getpid(),
-        "pid_started": archive.process_start_time(os.getpid()),
-        "host": socket.gethostname(),
-    }
+            write_json(self._run_dir / archive.RUN_FILE, self._record)
+            report.write_index(self._run_dir, self._record)
 
 
 def _collect_stage(stage_dir: Path, entry: dict[str, Any], record: dict[str, Any]) -> None:
@@ -540,42 +439,28 @@ def _collect_stage(stage_dir: Path, entry: dict[str, Any], record: dict[str, Any
         record["data_versions"][key] = value
 
 
-def _stage_failure(stage: str, exc: Any, notebook: Path) -> StageFailedError:
-    cell = exc.exec_count
-    first_line = next((ln for ln in exc.source.splitlines() if ln.strip()), "").strip()
-    message = (
-        f"stage '{stage}' failed in cell In [{cell}] ({first_line[:70]}):\n"
-        f"{exc.ename}: {exc.evalue}\n"
-        f"executed notebook (the failing cell is marked): {notebook}"
-    )
-    return StageFailedError(
-        message, stage=stage, cell=cell, ename=exc.ename, evalue=exc.evalue, notebook=notebook
-    )
+def _finished(
+    futures: Iterable[Future[StageResult]], every: bool = False
+) -> set[Future[StageResult]]:
+    """Wait until one (``every``: each) of ``futures`` is done; the done ones.
+
+    A future cancelled by the executor that made it counts as done at once
+    (``concurrent.futures.wait`` counts it only once an executor's worker notices).
+    """
+    futures = set(futures)
+    cancelled = {future for future in futures if future.cancelled()}
+    rest = futures - cancelled
+    if rest and (every or not cancelled):
+        wait(rest, return_when=ALL_COMPLETED if every else FIRST_COMPLETED)
+    return cancelled | {future for future in rest if future.done()}
 
 
-def _kernel_failure(
-    stage: str, exc: Exception, notebook: Path, kernel: StageKernel | None = None
-) -> StageFailedError:
-    name = type(exc).__name__
-    death = kernel.describe_death() if kernel is not None else None
-    cell = kernel.cell["count"] if kernel is not None and kernel.cell else None
-    hints = {
-        "NoSuchKernel": "install a Jupyter kernel into this environment: "
-        "python -m ipykernel install --sys-prefix",
-        "DeadKernelError": "the kernel died (out of memory or killed); reduce the data or "
-        "free memory and run again",
-        "CellTimeoutError": "a cell ran past its time limit",
-    }
-    hint = hints.get(name, "see the executed notebook")
-    message = (
-        f"stage '{stage}' could not be executed: {name}: {exc}\n"
-        + (f"{death}\n" if death else "")
-        + f"{hint}\nexecuted notebook: {notebook}\n"
-        f"kernel log: {notebook.parent / KERNEL_LOG}"
-    )
-    return StageFailedError(
-        message, stage=stage, cell=cell, ename=name, evalue=str(exc), notebook=notebook
-    )
+def _outcome(future: Future[StageResult]) -> tuple[StageResult | None, BaseException | None]:
+    """A finished future's result, or the exception it holds (without raising it)."""
+    if future.cancelled():
+        return None, CancelledError()
+    error = future.exception()
+    return (None, error) if error is not None else (future.result(), None)
 
 
 def _error_dict(error: BaseException) -> dict[str, Any]:

@@ -1,7 +1,10 @@
 """What a pipeline is: pipeline.yaml loaded and checked into a DAG of stages.
 
 Everything here runs before any kernel starts, so a mistake in pipeline.yaml or
-on the command line costs nothing but a message.
+on the command line costs nothing but a message: :func:`load_project` checks the
+file, :func:`plan_run` a request to run it (the pipeline, ``--until``, the ``-p``
+values and the files and data sources they name) into a :class:`RunPlan`, which
+:mod:`mlops_nb.pipeline.runner` executes.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import Any
 
 import yaml
 
-from mlops_nb.errors import ParameterError, PipelineSpecError
+from mlops_nb import dag
+from mlops_nb.config import Settings
+from mlops_nb.errors import MlopsNbError, ParameterError, PipelineSpecError
 from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM, Template, inspect_template
 from mlops_nb.pipeline.params import ParamSpec, parse_param
 
@@ -72,14 +77,12 @@ class PipelineSpec:
 
     def ancestors(self, name: str) -> set[str]:
         """``name`` and every stage it needs, directly or not."""
-        seen: set[str] = set()
-        todo = [name]
-        while todo:
-            current = todo.pop()
-            if current not in seen:
-                seen.add(current)
-                todo.extend(self.stage(current).needs)
-        return seen
+        return dag.ancestors(self.stage(name).name, self.needs)
+
+    @property
+    def needs(self) -> dict[str, tuple[str, ...]]:
+        """Each stage's name → the stages it needs, in run order (see :mod:`mlops_nb.dag`)."""
+        return {stage.name: stage.needs for stage in self.stages}
 
     def param_specs(self) -> dict[str, ParamSpec]:
         """Every parameter a ``-p`` may set, with its type."""
@@ -139,6 +142,59 @@ class ProjectSpec:
         return self.pipelines[name]
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """A checked run, ready to execute: nothing has been created yet."""
+
+    pipeline: PipelineSpec
+    stages: list[StageSpec]
+    params: ResolvedParams
+    until: str | None = None
+    overrides: dict[str, str] = field(default_factory=dict)
+    trigger: dict[str, Any] | None = None
+
+
+def plan_run(
+    settings: Settings,
+    pipeline: str | None = None,
+    overrides: dict[str, str] | None = None,
+    until: str | None = None,
+    trigger: dict[str, Any] | None = None,
+) -> RunPlan:
+    """Load pipeline.yaml and check the request completely, before any kernel starts.
+
+    ``trigger`` records why the run was started when another run started it
+    (e.g. ``{"run": MONITOR_RUN, "stage": "retrain", "decision": "drift"}``);
+    it is kept as ``trigger`` in run.json.
+    """
+    project = load_project(settings.pipeline_file)
+    spec = project.pipeline(pipeline)
+    stages = spec.select(until)
+    resolved = spec.resolve(overrides)
+    _preflight(settings, spec, resolved)
+    return RunPlan(spec, stages, resolved, until, dict(overrides or {}), trigger)
+
+
+def _preflight(settings: Settings, spec: PipelineSpec, resolved: ResolvedParams) -> None:
+    """Check values that name files or data sources, so typos fail fast."""
+    for name, param in spec.param_specs().items():
+        value = resolved.values.get(name)
+        if value is None:
+            continue
+        if param.type == "source":
+            from mlops_nb.data import check_source
+
+            try:
+                check_source(value, base_dir=settings.root)
+            except MlopsNbError as exc:
+                raise ParameterError(f"parameter '{name}': {exc.message}", param=name) from exc
+        elif param.type == "path" and not (settings.root / value).exists():
+            raise ParameterError(
+                f"parameter '{name}': {value} does not exist (looked in {settings.root / value})",
+                param=name,
+            )
+
+
 def load_project(path: Path) -> ProjectSpec:
     """Load and check ``pipeline.yaml`` at ``path``."""
     raw = _read_yaml(path)
@@ -162,12 +218,12 @@ def load_project(path: Path) -> ProjectSpec:
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise PipelineSpecError(f"{path} does not exist", path=path) from None
+    except FileNotFoundError as exc:
+        raise PipelineSpecError(f"{path} does not exist", path=path) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise PipelineSpecError(f"{path} is not valid YAML{where}: {exc}", path=path) from None
+        raise PipelineSpecError(f"{path} is not valid YAML{where}: {exc}", path=path) from exc
     if not isinstance(raw, dict):
         raise PipelineSpecError(f"{path} must hold a mapping at the top level", path=path)
     return raw
@@ -242,28 +298,13 @@ def _topological(stages: list[StageSpec], where: str) -> list[StageSpec]:
                     f"{_suggest(need, list(by_name))}; stages: {', '.join(by_name)}",
                     stage=stage.name,
                 )
-    ordered: list[StageSpec] = []
-    placed: set[str] = set()
-    while len(ordered) < len(stages):
-        ready = [s for s in stages if s.name not in placed and set(s.needs) <= placed]
-        if not ready:
-            raise PipelineSpecError(
-                f"{where}: stages depend on each other in a cycle: {_cycle(stages, placed)}"
-            )
-        ordered.append(ready[0])
-        placed.add(ready[0].name)
-    return ordered
-
-
-def _cycle(stages: list[StageSpec], placed: set[str]) -> str:
-    needs = {
-        s.name: [n for n in s.needs if n not in placed] for s in stages if s.name not in placed
-    }
-    path = [next(iter(needs))]
-    while path.count(path[-1]) < 2:
-        path.append(needs[path[-1]][0])
-    start = path.index(path[-1])
-    return " -> ".join(path[start:])
+    needs = {stage.name: stage.needs for stage in stages}
+    cycle = dag.cycle(needs)
+    if cycle is not None:
+        raise PipelineSpecError(
+            f"{where}: stages depend on each other in a cycle: {' -> '.join(cycle)}"
+        )
+    return [by_name[name] for name in dag.run_order(needs)]
 
 
 def _check_params(

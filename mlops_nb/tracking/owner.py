@@ -1,8 +1,9 @@
 """Which process owns a run, and whether that process is still alive.
 
 A run records the host, pid and the kernel's start tick of the process that
-started it. A run still marked ``running`` whose process is gone (killed,
-crashed, kernel restarted) is reported as ``interrupted``.
+started it (see :mod:`mlops_nb.processes`). A run still marked ``running``
+whose process is gone (killed, crashed, kernel restarted) is reported as
+``interrupted``.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import os
 import socket
 from functools import cache
-from pathlib import Path
 from typing import NamedTuple
+
+from mlops_nb.processes import is_running, start_tick
 
 
 class Owner(NamedTuple):
@@ -32,15 +34,6 @@ def _owner_of(pid: int) -> Owner:
     return Owner(socket.gethostname(), pid, start_tick(pid))
 
 
-def start_tick(pid: int) -> str | None:
-    """The kernel's start tick of ``pid`` (Linux), or None where unknown."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
 def is_alive(host: str | None, pid: int | None, started: str | None) -> bool:
     """Whether the process that owns a run may still be running.
 
@@ -49,10 +42,4 @@ def is_alive(host: str | None, pid: int | None, started: str | None) -> bool:
     """
     if host != socket.gethostname() or pid is None:
         return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return started is None or start_tick(pid) == started
+    return is_running(pid, started)

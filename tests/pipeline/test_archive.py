@@ -11,6 +11,7 @@ import pytest
 from mlops_nb.artifacts import write_json
 from mlops_nb.errors import RunNotFoundError
 from mlops_nb.pipeline import archive
+from mlops_nb.processes import start_tick
 
 
 def test_run_ids_sort_by_start_time():
@@ -47,7 +48,7 @@ def test_a_live_run_stays_running(tmp_path):
         "status": "running",
         "pid": os.getpid(),
         "host": os.uname().nodename,
-        "pid_started": archive.process_start_time(os.getpid()),
+        "pid_started": start_tick(os.getpid()),
         "stages": [],
     }
     write_json(run_dir / "run.json", record)

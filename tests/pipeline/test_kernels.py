@@ -14,22 +14,17 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from mlops_nb.errors import StageFailedError
-from mlops_nb.pipeline import forkserver
-from mlops_nb.pipeline.forkserver import (
-    ESSENTIALS,
-    ForkServer,
-    ForkServerError,
-    code_imports,
-    fork_wanted,
-    preload_modules,
-)
-from mlops_nb.pipeline.kernels import FORK_SERVER_LOG, KERNEL_LOG, forkable, kernel_args
+from mlops_nb.errors import ForkServerError, StageFailedError
+from mlops_nb.pipeline.kernels import client
+from mlops_nb.pipeline.kernels.client import ForkServer, fork_wanted
+from mlops_nb.pipeline.kernels.logs import FORK_SERVER_LOG, KERNEL_LOG
+from mlops_nb.pipeline.kernels.preload import ESSENTIALS, code_imports, preload_modules
+from mlops_nb.pipeline.kernels.provisioner import forkable, kernel_args
 from mlops_nb.pipeline.runner import Runner, plan_run
 
 # these tests look for leftover processes in /proc
 needs_fork = pytest.mark.skipif(
-    not (forkserver.fork_supported() and sys.platform.startswith("linux")), reason="Linux only"
+    not (client.fork_supported() and sys.platform.startswith("linux")), reason="Linux only"
 )
 
 
@@ -87,7 +82,7 @@ def live_fork_processes(parent: int) -> list[int]:
         if (
             b"--parent" in argv
             and str(parent).encode() in argv
-            and forkserver._SERVER_CODE.encode() in argv
+            and client.SERVER_CODE.encode() in argv
         ):
             found.append(int(entry.name))
     return found
@@ -157,9 +152,9 @@ def test_preload_comes_from_the_templates_and_keeps_only_what_imports(tmp_path, 
 def test_fork_switch(monkeypatch):
     monkeypatch.setenv("MLOPS_NB_FORK", "0")
     assert not fork_wanted()
-    assert fork_wanted(True) == forkserver.fork_supported()
+    assert fork_wanted(True) == client.fork_supported()
     monkeypatch.setenv("MLOPS_NB_FORK", "1")
-    assert fork_wanted() == forkserver.fork_supported()
+    assert fork_wanted() == client.fork_supported()
     assert not fork_wanted(False)
 
 
@@ -173,6 +168,18 @@ def test_only_this_interpreters_ipykernel_is_forked():
 
 
 # ------------------------------------------------------------------ the server on its own
+
+
+def test_the_server_imports_only_the_standard_library_before_it_forks():
+    probe = (
+        "import sys, threading\n"
+        "before = set(sys.modules)\n"
+        f"{client.SERVER_CODE.split(';')[0]}\n"
+        "loaded = {m.split('.')[0] for m in set(sys.modules) - before}\n"
+        "print(threading.active_count(), *sorted(loaded - set(sys.stdlib_module_names)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "mlops_nb"]
 
 
 @needs_fork
@@ -208,7 +215,7 @@ def test_server_exits_when_its_runner_goes_away(tmp_path):
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from mlops_nb.pipeline.forkserver import ForkServer\n"
+            "from mlops_nb.pipeline.kernels.client import ForkServer\n"
             "s = ForkServer.start(['json'], cwd=sys.argv[1])\n"
             "s.wait_ready(30)\n"
             "print(s.pid, flush=True)\n"

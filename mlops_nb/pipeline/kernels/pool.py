@@ -1,285 +1,47 @@
-"""Kernels for stages: a fresh one per stage, its own stderr kept in the stage folder.
-
-The kernel process writes start-up chatter and, when it dies, the reason to its
-stderr; the runner keeps that in ``<stage>/kernel.log`` instead of the user's
-terminal, and the run report links it.
+"""Where a run's stage kernels come from, and how one stage's kernel lives and ends.
 
 A run opens a :class:`KernelPool`. Where the platform can fork and the stage uses
 the default Python kernel, the pool starts a fork server
-(:mod:`mlops_nb.pipeline.forkserver`) that has already imported what the templates
-import, and each stage's kernel is forked from it by :class:`ForkProvisioner`,
-the jupyter_client provisioner behind :class:`StageKernelManager`. Otherwise (or
-with ``MLOPS_NB_FORK=0``, ``Runner(fork=False)``, a server that failed) a kernel
-is started the ordinary way. A forked kernel that does not come up is retried
-once as an ordinary kernel, and the retry is noted in ``kernel.log`` (a forked
-kernel writes its stdout there too). What the server imports is
-``MLOPS_NB_PRELOAD`` or ``Runner(preload=...)``, by default the templates' imports
-(see :func:`~mlops_nb.pipeline.forkserver.preload_modules`); the server's own log
-is ``forkserver.log`` in the run folder.
+(:mod:`~mlops_nb.pipeline.kernels.client`) that has already imported what the
+templates import, and each stage's kernel is forked from it
+(:mod:`~mlops_nb.pipeline.kernels.provisioner`). Otherwise (or with
+``MLOPS_NB_FORK=0``, ``Runner(fork=False)``, a server that failed) a kernel is
+started the ordinary way. A forked kernel that does not come up is retried once
+as an ordinary kernel, and the retry is noted in ``kernel.log``.
 
-Either way every stage gets a new kernel process, and :class:`StageKernel` shuts
-it down when the stage ends.
+Either way every stage gets a new kernel process, and :class:`StageKernel` times
+it, follows the cell it runs (to say where it died) and shuts it down when the
+stage ends.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
 import signal
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from queue import Empty
 from typing import Any
 
-from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME
-from jupyter_client.manager import AsyncKernelManager
-from jupyter_client.provisioning.local_provisioner import LocalProvisioner
-from traitlets import Type
+from jupyter_core.utils import run_sync
 
-from mlops_nb.pipeline.forkserver import (
-    ForkServer,
-    ForkServerError,
-    fork_wanted,
-    preload_modules,
+from mlops_nb.errors import ForkServerError
+from mlops_nb.pipeline.kernels.client import ForkServer, fork_wanted
+from mlops_nb.pipeline.kernels.logs import KERNEL_LOG, note
+from mlops_nb.pipeline.kernels.preload import preload_modules
+from mlops_nb.pipeline.kernels.provisioner import (
+    ForkProvisioner,
+    StageKernelManager,
+    signal_forked,
 )
 
 log = logging.getLogger(__name__)
-KERNEL_LOG = "kernel.log"
-FORK_SERVER_LOG = "forkserver.log"
 # A forked kernel is ready in well under a second; one that is not ready after this
 # long is given up and started again the ordinary way (with the full start timeout).
 FORK_START_TIMEOUT = 30.0
-_LAUNCHERS = {"ipykernel_launcher", "ipykernel"}
-
-
-class StageKernelClient(AsyncKernelClient):
-    """The client papermill gets: ready as soon as the kernel answers.
-
-    jupyter_client's own ``wait_for_ready`` ends by waiting for 0.2 s of silence on
-    IOPub; here a short lull is enough. The notebook client ignores any later
-    message that does not answer one of its own requests.
-    """
-
-    async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
-        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
-        while True:
-            request = self.kernel_info()
-            reply = await _next_message(self.shell_channel, 1.0)
-            if (
-                reply is not None
-                and reply["msg_type"] == "kernel_info_reply"
-                and reply["parent_header"].get("msg_id") == request
-                # a message on IOPub too: its subscription is connected
-                and await _next_message(self.iopub_channel, 0.2) is not None
-            ):
-                self._handle_kernel_info_reply(reply)
-                break
-            if not await self.is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
-        while await _next_message(self.iopub_channel, 0.02) is not None:
-            pass  # the kernel_info request's busy/idle statuses
-
-
-async def _next_message(channel: Any, timeout: float) -> dict[str, Any] | None:
-    try:
-        return await channel.get_msg(timeout=timeout)
-    except Empty:
-        return None
-
-
-class StageKernelManager(AsyncKernelManager):
-    """An ``AsyncKernelManager`` whose kernel writes its stderr to a file.
-
-    With a ``fork_server``, its kernel is forked from that server (see
-    :class:`ForkProvisioner`) when the kernel is the default IPython kernel of this
-    interpreter.
-    """
-
-    client_factory = Type(klass=AsyncKernelClient, default_value=StageKernelClient)
-    log_path: Path | None = None
-    fork_server: ForkServer | None = None
-    server_timeout: float = 120.0
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.clients: list[AsyncKernelClient] = []
-
-    def client(self, **kwargs: Any) -> AsyncKernelClient:  # type: ignore[override]
-        """A client of the kernel; kept, so the stage can close it when it ends."""
-        client = super().client(**kwargs)
-        self.clients.append(client)
-        return client
-
-    async def start_kernel(self, **kwargs: Any) -> None:  # type: ignore[override]
-        if self.fork_server is not None and self.provisioner is None:
-            self.kernel_id = self.kernel_id or kwargs.pop("kernel_id", None) or str(uuid.uuid4())
-            self.provisioner = ForkProvisioner(
-                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
-            )
-        if self.log_path is not None:
-            handle = self.log_path.open("ab")
-            kwargs.setdefault("stderr", handle)
-            try:
-                await super().start_kernel(**kwargs)
-            finally:
-                handle.close()  # the child keeps its own descriptor
-            return
-        await super().start_kernel(**kwargs)
-
-    @property
-    def forked(self) -> bool:
-        """Whether the current kernel was forked from the fork server."""
-        return isinstance(self.provisioner, ForkProvisioner) and self.provisioner.forked
-
-
-class ForkProvisioner(LocalProvisioner):
-    """Launches the kernel by asking the fork server to fork it.
-
-    The forked kernel is the server's child, not the runner's: its liveness and
-    exit status come from the server, and signals are sent by the server, which
-    only signals children it has not reaped (so a reused pid is never hit). A
-    kernel the server cannot start, or that is not the default IPython kernel of
-    this interpreter, is launched the ordinary way (``LocalProvisioner``).
-    """
-
-    forked_pid: int | None = None
-    exit_status: int | None = None
-    fallback_reason: str | None = None
-    server: ForkServer | None = None
-
-    @property
-    def forked(self) -> bool:
-        return self.server is not None and (self.forked_pid is not None or self.pid is not None)
-
-    @property
-    def has_process(self) -> bool:
-        return self.forked_pid is not None or super().has_process
-
-    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        km = self.parent
-        server: ForkServer | None = getattr(km, "fork_server", None)
-        log_path: Path | None = getattr(km, "log_path", None)
-        reason = forkable(cmd) if server is not None else "no fork server"
-        if server is not None and reason is None:
-            try:
-                server.wait_ready(getattr(km, "server_timeout", 120.0))
-                cwd = kwargs.get("cwd") or os.getcwd()
-                pid = server.spawn(kernel_args(cmd), cwd=cwd, env=kwargs["env"], log_path=log_path)
-            except ForkServerError as exc:
-                reason = str(exc)
-            else:
-                self.server = server
-                self.forked_pid = self.pid = self.pgid = pid
-                self.exit_status = None
-                self.cwd = cwd
-                return self.connection_info
-        self.fallback_reason = reason
-        if server is not None:
-            note(log_path, f"starting an ordinary kernel instead of a forked one: {reason}")
-        return await super().launch_kernel(cmd, **kwargs)
-
-    async def poll(self) -> int | None:
-        if self.forked_pid is None:
-            return await super().poll()
-        if self.exit_status is None:
-            self.exit_status = self._status(self.forked_pid)
-        return self.exit_status
-
-    def _status(self, pid: int) -> int | None:
-        assert self.server is not None
-        try:
-            return self.server.poll(pid)
-        except ForkServerError:
-            # the server is gone and its kernels with it (they poll their parent);
-            # the exit status went to whoever reaped them
-            return None if self.server.orphan_alive(pid) else 1
-
-    async def wait(self) -> int | None:
-        if self.forked_pid is None:
-            return await super().wait()
-        while (status := await self.poll()) is None:
-            await asyncio.sleep(0.02)
-        assert self.server is not None
-        self.server.forget(self.forked_pid)
-        self.forked_pid = None  # has_process is now False
-        return status
-
-    async def send_signal(self, signum: int) -> None:
-        if self.forked_pid is None:
-            await super().send_signal(signum)
-            return
-        signal_forked(self.server, self.forked_pid, signum)
-
-    async def kill(self, restart: bool = False) -> None:
-        if self.forked_pid is None:
-            await super().kill(restart)
-            return
-        await self.send_signal(signal.SIGKILL)
-
-    async def terminate(self, restart: bool = False) -> None:
-        if self.forked_pid is None:
-            await super().terminate(restart)
-            return
-        await self.send_signal(signal.SIGTERM)
-
-
-def signal_forked(server: ForkServer | None, pid: int, signum: int) -> None:
-    """Signal a forked kernel through its server, or directly if the server is gone."""
-    if server is None:
-        return
-    try:
-        server.send_signal(pid, signum)
-    except ForkServerError:
-        server.kill_orphan(pid, signum)
-
-
-def _launcher_at(cmd: Sequence[str]) -> int:
-    """Where ``-m ipykernel_launcher`` starts in ``cmd``, after any ``-X`` options.
-
-    Recent ipykernel installs ``python -Xfrozen_modules=off -m ipykernel_launcher``;
-    ``-X`` options only tune the interpreter (here, for the debugger).
-    """
-    at = 1
-    while at < len(cmd) and cmd[at].startswith("-X"):
-        at += 1
-    return at
-
-
-def kernel_args(cmd: Sequence[str]) -> list[str]:
-    """The kernel app's own arguments in a forkable ``cmd`` (``-f CONNECTION_FILE`` ...)."""
-    return list(cmd[_launcher_at(cmd) + 2 :])
-
-
-def forkable(cmd: Sequence[str]) -> str | None:
-    """Why ``cmd`` cannot be forked from the fork server, or None if it can.
-
-    Only ``python -m ipykernel_launcher ...`` of this very interpreter's environment
-    can: the server has imported that environment's ipykernel.
-    """
-    options = _launcher_at(cmd)
-    launcher = list(cmd[options : options + 2])
-    if len(launcher) < 2 or launcher[0] != "-m" or launcher[1] not in _LAUNCHERS:
-        return f"the kernel command is not `python -m ipykernel_launcher`: {list(cmd)[:4]}"
-    here = os.path.dirname(os.path.abspath(sys.executable))
-    if os.path.dirname(os.path.abspath(cmd[0])) != here or "python" not in Path(cmd[0]).name:
-        return f"the kernel runs another Python ({cmd[0]}) than the runner ({sys.executable})"
-    return None
-
-
-def note(log_path: Path | None, text: str) -> None:
-    """Append a line from the runner to a stage's kernel.log."""
-    if log_path is None:
-        return
-    with contextlib.suppress(OSError), log_path.open("a") as handle:
-        handle.write(f"[mlops-nb {time.strftime('%H:%M:%S')}] {text}\n")
 
 
 Execute = Callable[[StageKernelManager, float, dict[str, Any]], None]
@@ -322,7 +84,7 @@ class KernelPool:
             start_timeout: seconds a kernel may take to start.
             fork: force forking on or off; None reads ``MLOPS_NB_FORK`` (default on).
             preload: the modules the server imports (see
-                :func:`~mlops_nb.pipeline.forkserver.preload_modules`); None reads
+                :func:`~mlops_nb.pipeline.kernels.preload.preload_modules`); None reads
                 ``MLOPS_NB_PRELOAD`` or derives them from the templates.
             log_path: the fork server's log.
 
@@ -498,8 +260,6 @@ class StageKernel:
 
     def _shutdown(self, km: StageKernelManager, now: bool = False) -> None:
         """Stop the kernel and free the manager's and clients' sockets and connection file."""
-        from jupyter_core.utils import run_sync
-
         for client in km.clients:  # papermill leaves the clients of a manager it was given
             with contextlib.suppress(Exception):
                 client.stop_channels()
@@ -522,11 +282,12 @@ class StageKernel:
 
 
 def _exit_status(km: StageKernelManager) -> int | None:
+    """The exit status of ``km``'s kernel if it has exited, else None."""
     provisioner = km.provisioner
     if provisioner is None or not provisioner.has_process:
         return None
     if isinstance(provisioner, ForkProvisioner) and provisioner.forked_pid is not None:
-        return provisioner._status(provisioner.forked_pid)
+        return provisioner.forked_status(provisioner.forked_pid)
     process = getattr(provisioner, "process", None)
     return process.poll() if process is not None else None
 
@@ -538,7 +299,7 @@ def _kill_now(km: StageKernelManager) -> None:
         pid = provisioner.forked_pid
         signal_forked(provisioner.server, pid, signal.SIGKILL)
         deadline = time.monotonic() + 5
-        while provisioner._status(pid) is None and time.monotonic() < deadline:
+        while provisioner.forked_status(pid) is None and time.monotonic() < deadline:
             time.sleep(0.02)
         if provisioner.server is not None:
             provisioner.server.forget(pid)
@@ -560,13 +321,4 @@ def stage_kernel_manager(kernel_name: str, stage_dir: Path) -> StageKernelManage
     return KernelPool(kernel_name).manager(stage_dir, fork=False)
 
 
-__all__ = [
-    "FORK_SERVER_LOG",
-    "KERNEL_LOG",
-    "ForkProvisioner",
-    "KernelPool",
-    "StageKernel",
-    "StageKernelClient",
-    "StageKernelManager",
-    "stage_kernel_manager",
-]
+__all__ = ["FORK_START_TIMEOUT", "KernelPool", "StageKernel", "stage_kernel_manager"]
