@@ -13,8 +13,23 @@ model's pandera signature (unknown keys are refused, not dropped) and answers
 ``GET /metadata`` describe the served version; /docs shows the input contract.
 Every prediction is appended to ``outputs/inference/<model>.db``.
 
-The server's names are imported on first use (PEP 562), so that the model
-worker process (``python -m mlops_nb.serving.worker``) does not load the web stack.
+One sub-package per concept:
+
+* ``http``: the FastAPI app, its shared state, request bodies and tokens, the
+  OpenAPI schema, micro-batching, and the uvicorn server (:func:`serve`,
+  :func:`start_server`);
+* ``worker``: the model worker process the server scores in
+  (``python -m mlops_nb.serving.worker``);
+* ``batch``: scoring CSV/Parquet files and frames (:func:`predict_file`, :func:`score_frame`);
+* ``bundle``: deployment bundles (:func:`build_bundle`, :func:`load_bundle`).
+
+``scoring`` (the model with its input checker) is shared by the server and the
+worker; ``options`` holds the limits and names they share; ``inference_log``
+records every prediction. The input checks themselves are validation's fast
+backend, :mod:`mlops_nb.validation.fast`.
+
+Names are imported on first use (PEP 562), so that the model worker process
+does not load the web stack.
 """
 
 from __future__ import annotations
@@ -22,20 +37,27 @@ from __future__ import annotations
 from mlops_nb.exports import lazy_getattr
 
 _EXPORTS = {
-    "MAX_BODY_BYTES": "mlops_nb.serving.app",
-    "MAX_ROWS": "mlops_nb.serving.app",
-    "TOKEN_ENV": "mlops_nb.serving.app",
-    "InputChecker": "mlops_nb.serving.checks",
-    "RowError": "mlops_nb.serving.checks",
+    "MAX_BODY_BYTES": "mlops_nb.serving.options",
+    "MAX_ROWS": "mlops_nb.serving.options",
+    "TOKEN_ENV": "mlops_nb.serving.options",
+    "Bundle": "mlops_nb.serving.bundle.manifest",
+    "InputChecker": "mlops_nb.validation.fast",
+    "RowError": "mlops_nb.validation.fast",
     "Scorer": "mlops_nb.serving.scoring",
     "Scores": "mlops_nb.serving.scoring",
-    "ServerHandle": "mlops_nb.serving.server",
-    "create_app": "mlops_nb.serving.app",
+    "ServeOptions": "mlops_nb.serving.options",
+    "ServerHandle": "mlops_nb.serving.http.server",
+    "build_bundle": "mlops_nb.serving.bundle.build",
+    "create_app": "mlops_nb.serving.http.app",
     "inference_log_path": "mlops_nb.serving.inference_log",
+    "load_bundle": "mlops_nb.serving.bundle.load",
+    "predict_file": "mlops_nb.serving.batch.predict",
     "read_inference_log": "mlops_nb.serving.inference_log",
-    "record_schema": "mlops_nb.serving.schema",
-    "serve": "mlops_nb.serving.server",
-    "start_server": "mlops_nb.serving.server",
+    "record_schema": "mlops_nb.serving.http.openapi",
+    "score_frame": "mlops_nb.serving.batch.predict",
+    "serve": "mlops_nb.serving.http.server",
+    "smoke_records": "mlops_nb.validation.fast",
+    "start_server": "mlops_nb.serving.http.server",
 }
 
 
@@ -50,30 +72,22 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_ROWS",
     "TOKEN_ENV",
+    "Bundle",
     "InputChecker",
     "RowError",
     "Scorer",
     "Scores",
+    "ServeOptions",
     "ServerHandle",
+    "build_bundle",
     "create_app",
     "inference_log_path",
+    "load_bundle",
+    "predict_file",
     "read_inference_log",
     "record_schema",
+    "score_frame",
     "serve",
+    "smoke_records",
     "start_server",
 ]
-
-# --- batch scoring and bundles (mlops_nb/serving/batch.py, bundle.py) -----------------
-# The other serving modules append below: their imports (e.g.
-# ``from mlops_nb.serving.batch import predict_file``) and ``__all__ += [...]``.
-# ---------------------------------------------------------------------------------------
-# Added by the server's author so that tests/serving/test_bundle.py can import these
-# (lazily, like the names above); replace or extend freely.
-_EXPORTS |= {
-    "Bundle": "mlops_nb.serving.bundle",
-    "build_bundle": "mlops_nb.serving.bundle",
-    "load_bundle": "mlops_nb.serving.bundle",
-    "predict_file": "mlops_nb.serving.batch",
-    "score_frame": "mlops_nb.serving.batch",
-}
-__all__ += ["Bundle", "build_bundle", "load_bundle", "predict_file", "score_frame"]

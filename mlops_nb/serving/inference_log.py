@@ -35,7 +35,7 @@ import pandas as pd
 
 from mlops_nb.config import Settings
 from mlops_nb.errors import ServingError
-from mlops_nb.store import Backend, Connection, SQLiteBackend
+from mlops_nb.store import Backend, Connection, SQLiteBackend, open_backend
 
 __all__ = [
     "InferenceLog",
@@ -76,7 +76,14 @@ def inference_log_path(settings: Settings, model: str) -> Path:
 
 
 def inference_backend(settings: Settings, model: str) -> Backend:
-    """The store holding ``model``'s inference log (its own SQLite file by default)."""
+    """The store holding ``model``'s inference log.
+
+    By default its own SQLite file (``outputs/inference/<model>.db``: a busy
+    server never waits for the project database); with a team store, the
+    store's ``inference_log`` table, so monitoring on any machine reads it.
+    """
+    if settings.store:
+        return open_backend(settings)
     return SQLiteBackend(inference_log_path(settings, model))
 
 

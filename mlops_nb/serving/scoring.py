@@ -1,10 +1,12 @@
-"""Scoring: a registered model with its input checker.
+"""Scoring: a registered model with its input checker, shared by the server and the worker.
 
-:class:`Scorer` checks inputs against the model's signature (see ``checks``)
-and predicts on the valid ones. For a scikit-learn ``Pipeline`` the feature
-steps run once and the final estimator gives both the predictions and the
-class probabilities, which is exactly what ``predict`` and ``predict_proba``
-would return, for half the cost.
+:class:`Scorer` checks inputs against the model's signature (with
+:class:`~mlops_nb.validation.fast.InputChecker`) and predicts on the valid ones.
+For a scikit-learn ``Pipeline`` the feature steps run once and the final
+estimator gives both the predictions and the class probabilities, which is
+exactly what ``predict`` and ``predict_proba`` would return, for half the cost.
+
+:func:`finite_list` is serving's one converter of model outputs to JSON values.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from mlops_nb.registry import LoadedModel
-from mlops_nb.serving.checks import Checked, InputChecker, RowError
+from mlops_nb.validation.fast import Checked, InputChecker, RowError
 
-__all__ = ["Scorer", "Scores", "merge_checked"]
+__all__ = ["Scorer", "Scores", "finite_list", "merge_checked"]
 
 REGRESSION = "regression"
 
@@ -128,17 +130,23 @@ class Scorer:
 
     def to_json(self, scores: Scores) -> dict[str, Any]:
         """``{"predictions": [...], "probabilities": [{class: p}, ...]}`` as plain values."""
-        out: dict[str, Any] = {"predictions": _plain(scores.predictions)}
+        out: dict[str, Any] = {"predictions": finite_list(scores.predictions)}
         if scores.probabilities is not None:
             labels = self.labels
             out["probabilities"] = [
-                dict(zip(labels, row, strict=True)) for row in _plain(scores.probabilities)
+                dict(zip(labels, row, strict=True)) for row in finite_list(scores.probabilities)
             ]
         return out
 
 
-def _plain(values: np.ndarray) -> list[Any]:
-    """``values.tolist()``, with NaN and infinities as None (JSON has neither)."""
-    if values.dtype.kind == "f" and not np.isfinite(values).all():
-        values = np.where(np.isfinite(values), values, None)
-    return values.tolist()
+def finite_list(values: np.ndarray) -> list[Any]:
+    """``values.tolist()``, with NaN and infinities as None (JSON has neither).
+
+    The answers of ``POST /predict`` and the rows of the inference log use it.
+    """
+    finite = np.isfinite(values) if values.dtype.kind == "f" else None
+    if finite is not None and not finite.all():
+        values = values.astype(object)
+        values[~finite] = None
+    out: list[Any] = values.tolist()
+    return out

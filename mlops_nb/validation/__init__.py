@@ -5,10 +5,14 @@ A *contract* is a pandera ``DataFrameSchema`` saved in pandera's YAML format
 data source (:func:`find_contract`), or infers one (:func:`infer_contract`),
 then checks every row (:func:`validate`): invalid rows stop the run or, with
 ``-p on_invalid=quarantine``, are set aside with their reasons.
+
+``mlops_nb.validation.fast`` is a second backend for the same signatures: checks
+compiled to plain Python, for a model server's requests.
 """
 
+from mlops_nb.validation._dtypes import dtype_label
 from mlops_nb.validation.contracts import input_contract, load_contract, save_contract
-from mlops_nb.validation.describe import contract_summary
+from mlops_nb.validation.describe import contract_summary, describe_check
 from mlops_nb.validation.infer import infer_contract
 from mlops_nb.validation.lookup import find_contract
 from mlops_nb.validation.report import ValidationResult
@@ -17,6 +21,8 @@ from mlops_nb.validation.validate import validate
 __all__ = [
     "ValidationResult",
     "contract_summary",
+    "describe_check",
+    "dtype_label",
     "find_contract",
     "infer_contract",
     "input_contract",

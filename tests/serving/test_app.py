@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 
 from mlops_nb.serving import ServerHandle, read_inference_log, start_server
+from mlops_nb.validation import input_contract, load_contract
+from mlops_nb.validation.fast import smoke_records
 
-from .conftest import ServingProject
+from .conftest import CONTRACT, ServingProject
 
 ISIN_CONTRACT = "isin(['month-to-month', 'one-year', 'two-year'])"
 
@@ -273,3 +275,12 @@ def test_answers_are_ascii_json_even_for_odd_text(client, record):
     assert response.status_code == 422
     assert response.content.isascii()
     assert response.json()["errors"][0]["value"] == "\ud800\u2028é"
+
+
+def test_smoke_records_are_answered_and_refused_as_built(client, serving_project):
+    signature = input_contract(load_contract(CONTRACT), "churned")
+    smoke = smoke_records(signature, serving_project.frame, 3)
+    assert predict(client, smoke.valid).status_code == 200
+    errors = errors_of(predict(client, smoke.invalid))
+    assert {(row, column, check) for row, column, check, _ in errors} == smoke.expected
+    assert len(smoke.broken) == 4

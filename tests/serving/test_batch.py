@@ -15,8 +15,7 @@ from mlops_nb.errors import DataSourceError, DataValidationError, ServingError
 from mlops_nb.features import build_feature_pipeline, infer_feature_types
 from mlops_nb.prep import cleanse, standardize
 from mlops_nb.registry import Registry
-from mlops_nb.serving import batch
-from mlops_nb.serving.batch import predict_file, score_frame
+from mlops_nb.serving.batch import predict, predict_file, score_frame
 from mlops_nb.validation import input_contract, load_contract, validate
 
 CONTRACT = Path(__file__).parents[2] / "contracts" / "churn.yaml"
@@ -237,7 +236,7 @@ def test_unknown_suffixes_and_missing_input(registry, inputs, tmp_path):
 def test_failure_midway_leaves_no_output(registry, inputs, tmp_path, monkeypatch):
     inputs.to_csv(tmp_path / "in.csv", index=False)
     (tmp_path / "scores.csv").write_text("from an earlier run\n")
-    real, calls = batch.score_frame, []
+    real, calls = predict.score_frame, []
 
     def failing(loaded, df, **kwargs):
         calls.append(len(df))
@@ -245,7 +244,7 @@ def test_failure_midway_leaves_no_output(registry, inputs, tmp_path, monkeypatch
             raise RuntimeError("scorer failed")
         return real(loaded, df, **kwargs)
 
-    monkeypatch.setattr(batch, "score_frame", failing)
+    monkeypatch.setattr(predict, "score_frame", failing)
     with pytest.raises(RuntimeError, match="scorer failed"):
         predict_file(registry, REF, tmp_path / "in.csv", tmp_path / "scores.csv", chunk_rows=200)
     assert len(calls) == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from importlib import metadata as importlib_metadata
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +16,8 @@ from mlops_nb.artifacts import sha256
 from mlops_nb.data import generate_churn
 from mlops_nb.errors import ModelNotFoundError, ServingError
 from mlops_nb.serving import Bundle, build_bundle, load_bundle
-from mlops_nb.serving.bundle import example_record
 from mlops_nb.validation import validate
+from mlops_nb.validation.fast import example_record
 from tests.serving.test_batch import register_churn
 
 MODEL_FILES = {"metadata.json", "model.skops", "model_card.html", "model_card.md", "signature.yaml"}
@@ -190,3 +191,8 @@ def test_a_wheel_is_shipped_in_the_bundle(registry, tmp_path):
     assert f"wheels/{wheel.name}" in built.files
     with pytest.raises(ServingError, match=r"not a \.whl file"):
         build_bundle(registry, "churn:1", tmp_path / "c", wheel=tmp_path / "missing.whl")
+
+
+def test_the_wheels_readme_is_unchanged(bundle):
+    golden = Path(__file__).parent / "golden" / "wheels_README.txt"
+    assert (bundle.path / "wheels" / "README.txt").read_bytes() == golden.read_bytes()

@@ -12,7 +12,7 @@ import pytest
 
 from mlops_nb.errors import ModelNotFoundError, ServingError
 from mlops_nb.serving import ServerHandle, read_inference_log, start_server
-from mlops_nb.serving.server import check_bind, is_loopback
+from mlops_nb.serving.http.server import check_bind, is_loopback
 
 from .conftest import ServingProject
 

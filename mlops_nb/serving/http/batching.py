@@ -3,8 +3,9 @@
 One call of a scikit-learn pipeline costs about as much for 1 row as for 30,
 so under concurrent load the server scores many requests per call. The model
 runs one batch at a time (on a worker thread, which hands it to the model
-process, see ``worker``). A request that arrives while the model is idle and
-nobody else is waiting is scored at once, without any added wait. Under load,
+process, see :mod:`mlops_nb.serving.worker`). A request that arrives while the
+model is idle and nobody else is waiting is scored at once, without any added
+wait. Under load,
 when a batch ends, the next one starts as soon as about as many requests are
 waiting as were recently in flight, or after :data:`LINGER` seconds at most,
 so the clients just answered can join it instead of splitting the load into
@@ -20,12 +21,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from mlops_nb.serving.checks import Checked
 from mlops_nb.serving.scoring import Scores, merge_checked
+from mlops_nb.validation.fast import Checked
 
 __all__ = ["LINGER", "MicroBatcher"]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("mlops_nb.serving.batching")  # its name before the http/ split
 
 MAX_BATCH_ROWS = 2048
 LINGER = 0.002
@@ -122,7 +123,8 @@ class MicroBatcher:
             scores = self._score(merge_checked(items))
         except Exception as exc:
             return [exc] if len(items) == 1 else [self._alone(item) for item in items]
-        parts, start = [], 0
+        parts: list[Scores | BaseException] = []
+        start = 0
         for item in items:
             parts.append(scores.part(start, start + item.rows))
             start += item.rows
@@ -134,7 +136,12 @@ class MicroBatcher:
         except Exception as exc:
             return exc
 
-    def _done(self, loop: asyncio.AbstractEventLoop, batch: list[Waiting], job: Future) -> None:
+    def _done(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[Waiting],
+        job: Future[list[Scores | BaseException]],
+    ) -> None:
         self._busy = False
         self._in_flight.append(len(batch) + len(self._waiting))
         try:

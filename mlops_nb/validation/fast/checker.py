@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from mlops_nb.serving.failures import Checked, RowError, echo
-from mlops_nb.serving.rules import BAD, ColumnRule, compile_rules
 from mlops_nb.validation._passes import Outcome, run_passes
+from mlops_nb.validation.fast.failures import Checked, RowError, echo
+from mlops_nb.validation.fast.rules import BAD, ColumnRule, compile_rules
 
-__all__ = ["Checked", "InputChecker", "RowError", "echo"]
+__all__ = ["InputChecker", "to_column"]
 
 MISSING, UNKNOWN, NOT_NULLABLE = "column_in_dataframe", "column_in_schema", "not_nullable"
 NOT_A_RECORD, DUPLICATE = "record_is_object", "unique_column_names"
@@ -154,7 +154,7 @@ class InputChecker:
         ):
             errors = self._frame_errors(frame)
             bad = np.zeros(len(frame), dtype=bool)
-            bad[[e.row for e in errors]] = True
+            bad[[e.row for e in errors if e.row is not None]] = True
             valid = frame.loc[~bad]
         else:
             outcome = run_passes(frame, self.signature)
@@ -179,7 +179,7 @@ class InputChecker:
                 errors += _vector_errors(rule, array, present, column.iloc.__getitem__)
         if self.needs_pandera and len(frame):
             bad = np.zeros(len(frame), dtype=bool)
-            bad[[e.row for e in errors]] = True
+            bad[[e.row for e in errors if e.row is not None]] = True
             keep = np.flatnonzero(~bad)
             if len(keep):
                 part = frame.iloc[keep].reset_index(drop=True)

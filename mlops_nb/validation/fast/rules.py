@@ -6,7 +6,7 @@ cannot spend on every request. Each column of the signature becomes a
 allowed, and its checks as vectorized predicates. Only pandera's built-in
 checks listed in :data:`PREDICATES` are compiled; a column with any other
 check (or ``unique``), and a signature with checks of the whole frame, are
-marked ``needs_pandera`` and also go through pandera (see ``checks``), so the
+marked ``needs_pandera`` and also go through pandera (see ``checker``), so the
 result is the same either way. Check names are pandera's own
 (``in_range(18, 100)``, ``isin([...])``), so errors read alike on both paths.
 """
@@ -27,7 +27,7 @@ import pandera.pandas as pa
 from mlops_nb.errors import ServingError
 from mlops_nb.validation._dtypes import dtype_label, pandas_dtype_of
 
-__all__ = ["BAD", "ColumnRule", "CompiledCheck", "compile_rules"]
+__all__ = ["BAD", "ColumnRule", "CompiledCheck", "column_kind", "compile_rules"]
 
 BAD = object()
 """Returned by a converter for a value of the wrong JSON type."""
@@ -157,9 +157,13 @@ def _converter(kind: str, dtype: Any) -> Callable[[Any], Any]:
 Pair = tuple[Test, Predicate]
 
 
-def _vectorize(test: Test) -> Pair:
-    """A scalar test and its vectorized form (a loop in Python, for text and sets)."""
-    return test, lambda a: np.fromiter((bool(test(v)) for v in a.tolist()), bool, len(a))
+def _vectorize(test: Callable[[Any], object]) -> Pair:
+    """A scalar test (a truthy result passes) and its vectorized form (a loop in Python)."""
+
+    def passes(value: Any) -> bool:
+        return bool(test(value))
+
+    return passes, lambda a: np.fromiter((passes(v) for v in a.tolist()), bool, len(a))
 
 
 def _members(s: dict[str, Any], key: str, inside: bool) -> Pair:
@@ -170,12 +174,12 @@ def _members(s: dict[str, Any], key: str, inside: bool) -> Pair:
 def _str_length(s: dict[str, Any]) -> Pair:
     exact, low, high = s.get("exact_value"), s.get("min_value"), s.get("max_value")
     if exact is None and low is None and high is None:
-        raise ValueError("str_length without a bound")
+        raise ValueError("str_length without a bound")  # compile_check leaves it to pandera
 
     def fits(text: str) -> bool:
         if exact is not None:
-            return len(text) == exact
-        return (low is None or len(text) >= low) and (high is None or len(text) <= high)
+            return bool(len(text) == exact)
+        return bool((low is None or len(text) >= low) and (high is None or len(text) <= high))
 
     return _vectorize(fits)
 
@@ -214,7 +218,7 @@ PREDICATES: dict[str, tuple[frozenset[str], Callable[[dict[str, Any]], Pair]]] =
     "str_matches": (TEXT, lambda s: _vectorize(re.compile(s["pattern"]).match)),
     "str_contains": (TEXT, lambda s: _vectorize(re.compile(s["pattern"]).search)),
 }
-SAMPLES = {"int": [0], "float": [0.0], "str": [""], "bool": [False]}
+SAMPLES: dict[str, list[Any]] = {"int": [0], "float": [0.0], "str": [""], "bool": [False]}
 
 
 def compile_check(check: pa.Check, kind: str) -> CompiledCheck | None:

@@ -33,27 +33,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from mlops_nb.config import Settings
-from mlops_nb.serving.httputil import ApiError, BearerAuth, json_response, parse_json, read_body
-from mlops_nb.serving.payloads import (
+from mlops_nb.serving.http.auth import BearerAuth
+from mlops_nb.serving.http.body import ApiError, json_response, parse_json, read_body
+from mlops_nb.serving.http.openapi import record_schema
+from mlops_nb.serving.http.payloads import (
     ErrorResponse,
     HealthResponse,
     MetadataResponse,
     PredictResponse,
 )
-from mlops_nb.serving.schema import record_schema
-from mlops_nb.serving.state import (
-    MAX_BODY_BYTES,
-    MAX_ROWS,
-    TOKEN_ENV,
-    ServingState,
-    check_limit,
-    open_state,
-    resolve_token,
-)
+from mlops_nb.serving.http.state import ServingState, open_state
+from mlops_nb.serving.options import MAX_BODY_BYTES, MAX_ROWS, ServeOptions, resolve_token
 
-__all__ = ["MAX_BODY_BYTES", "MAX_ROWS", "TOKEN_ENV", "create_app"]
+__all__ = ["app_for", "create_app"]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("mlops_nb.serving.app")  # its name before the http/ split
 
 OFFLOAD_ROWS = 100
 """Requests with more records are checked on a worker thread, not on the event loop."""
@@ -187,7 +181,7 @@ def create_app(
         max_body_bytes: Largest request body accepted (413 beyond).
         max_rows: Most records per request (413 beyond).
         log_predictions: Append every prediction to ``outputs/inference/<name>.db``.
-        model_process: Score in a worker process (see ``process``), so that HTTP
+        model_process: Score in a worker process (see ``worker``), so that HTTP
             and scoring use two cores; False scores on a thread of this process.
         bundle: ``model_ref`` is a deployment bundle's folder (or its ``model/``
             folder) rather than a registry reference; the inference log then goes
@@ -199,15 +193,21 @@ def create_app(
         RegistryError: A package that fails verification.
         ServingError: A bad limit or a signature the server cannot check.
     """
-    limits = check_limit("max_body_bytes", max_body_bytes), check_limit("max_rows", max_rows)
-    state = open_state(
-        model_ref,
-        settings,
-        bundle=bundle,
-        limits=limits,
+    options = ServeOptions(
+        max_body_bytes=max_body_bytes,
+        max_rows=max_rows,
         log_predictions=log_predictions,
         model_process=model_process,
+        bundle=bundle,
     )
+    return app_for(model_ref, settings, options, resolve_token(token))
+
+
+def app_for(
+    model_ref: str, settings: Settings | None, options: ServeOptions, token: str | None
+) -> FastAPI:
+    """The application serving ``model_ref`` with ``options``; ``token`` None: no token."""
+    state = open_state(model_ref, settings, options)
     scorer = state.scorer
 
     @asynccontextmanager
@@ -227,7 +227,6 @@ def create_app(
     app.openapi = lambda: _openapi(app, state)  # type: ignore[method-assign]
     app.add_exception_handler(ApiError, _refused)
     app.add_exception_handler(Exception, _internal)
-    secret = resolve_token(token)
-    if secret is not None:
-        app.add_middleware(BearerAuth, token=secret)
+    if token is not None:
+        app.add_middleware(BearerAuth, token=token)
     return app

@@ -18,7 +18,7 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, Self
+from typing import Self
 
 import httpx
 import uvicorn
@@ -26,19 +26,25 @@ from fastapi import FastAPI
 
 from mlops_nb.config import Settings
 from mlops_nb.errors import ServingError
-from mlops_nb.serving.app import create_app
-from mlops_nb.serving.binding import check_bind, is_loopback, listen, url_of
-from mlops_nb.serving.state import MAX_BODY_BYTES, MAX_ROWS, resolve_token
+from mlops_nb.serving.http.app import app_for
+from mlops_nb.serving.http.binding import check_bind, is_loopback, listen, url_of
+from mlops_nb.serving.options import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    MAX_BODY_BYTES,
+    MAX_ROWS,
+    ServeOptions,
+    resolve_token,
+)
 
 __all__ = ["ServerHandle", "check_bind", "is_loopback", "serve", "start_server"]
 
-logger = logging.getLogger(__name__)
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
+logger = logging.getLogger("mlops_nb.serving.server")  # its name before the http/ split
 
 
-def _config(app: FastAPI, host: str, port: int, log_level: str, own_logging: bool) -> Any:
+def _config(
+    app: FastAPI, host: str, port: int, log_level: str, own_logging: bool
+) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
@@ -61,13 +67,14 @@ def _prepare(
     port: int,
     token: str | None,
     force_insecure: bool,
-    options: dict[str, Any],
+    options: ServeOptions,
 ) -> tuple[FastAPI, socket.socket]:
+    """Check the address, listen on it, then build the app (the socket is closed on failure)."""
     secret = resolve_token(token)
     check_bind(host, secret, force_insecure)
     sock = listen(host, port)
     try:
-        return create_app(model_ref, settings, token=secret, **options), sock
+        return app_for(model_ref, settings, options, secret), sock
     except BaseException:
         sock.close()
         raise
@@ -106,12 +113,12 @@ def serve(
         ModelNotFoundError: Unknown model, version or alias.
         ServingError: Unsafe host, port in use, bad limit.
     """
-    options = {
-        "max_body_bytes": max_body_bytes,
-        "max_rows": max_rows,
-        "model_process": model_process,
-        "bundle": bundle,
-    }
+    options = ServeOptions(
+        max_body_bytes=max_body_bytes,
+        max_rows=max_rows,
+        model_process=model_process,
+        bundle=bundle,
+    )
     app, sock = _prepare(model_ref, settings, host, port, token, force_insecure, options)
     server = uvicorn.Server(_config(app, host, sock.getsockname()[1], log_level, True))
     state = app.state.serving
@@ -143,7 +150,7 @@ class ServerHandle:
     """
 
     def __init__(
-        self, app: FastAPI, server: Any, thread: threading.Thread, host: str, port: int
+        self, app: FastAPI, server: uvicorn.Server, thread: threading.Thread, host: str, port: int
     ) -> None:
         self.app, self._server, self._thread = app, server, thread
         self.host, self.port, self.url = host, port, url_of(host, port)
@@ -221,13 +228,13 @@ def start_server(
         ModelNotFoundError: Unknown model, version or alias.
         ServingError: Unsafe host, port in use, bad limit, or no answer in ``timeout`` s.
     """
-    options = {
-        "max_body_bytes": max_body_bytes,
-        "max_rows": max_rows,
-        "log_predictions": log_predictions,
-        "model_process": model_process,
-        "bundle": bundle,
-    }
+    options = ServeOptions(
+        max_body_bytes=max_body_bytes,
+        max_rows=max_rows,
+        log_predictions=log_predictions,
+        model_process=model_process,
+        bundle=bundle,
+    )
     app, sock = _prepare(model_ref, settings, host, port, token, force_insecure, options)
     bound = sock.getsockname()[1]
     server = uvicorn.Server(_config(app, host, bound, log_level, False))

@@ -31,7 +31,7 @@ from sklearn.pipeline import Pipeline
 
 from mlops_nb.errors import DataSourceError, DataValidationError, ServingError
 from mlops_nb.registry import LoadedModel, Registry
-from mlops_nb.serving._batch_io import (
+from mlops_nb.serving.batch.files import (
     InputFile,
     TableWriter,
     default_invalid_path,

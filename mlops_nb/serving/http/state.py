@@ -13,44 +13,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mlops_nb.config import OUTPUTS_ENV, Settings, load_settings
-from mlops_nb.errors import ServingError
+from mlops_nb.config import ARTIFACTS_ENV, OUTPUTS_ENV, STORE_ENV, Settings, load_settings
 from mlops_nb.registry import LoadedModel, Registry
-from mlops_nb.serving.batching import MicroBatcher
-from mlops_nb.serving.checks import Checked
-from mlops_nb.serving.httputil import ApiError
-from mlops_nb.serving.inference_log import InferenceLog, LogEntry
-from mlops_nb.serving.process import ModelProcess
-from mlops_nb.serving.schema import signature_columns
+from mlops_nb.serving.bundle.load import load_bundle
+from mlops_nb.serving.http.batching import MicroBatcher
+from mlops_nb.serving.http.body import ApiError
+from mlops_nb.serving.http.openapi import signature_columns
+from mlops_nb.serving.inference_log import InferenceLog, LogEntry, inference_backend
+from mlops_nb.serving.options import ServeOptions
 from mlops_nb.serving.scoring import Scorer, Scores
+from mlops_nb.serving.worker.process import ModelProcess
+from mlops_nb.store import Backend
+from mlops_nb.validation.fast import Checked
 
-__all__ = [
-    "MAX_BODY_BYTES",
-    "MAX_ROWS",
-    "TOKEN_ENV",
-    "ServingState",
-    "check_limit",
-    "open_state",
-    "resolve_token",
-]
+__all__ = ["MAX_LISTED_ERRORS", "ServingState", "open_state"]
 
-TOKEN_ENV = "MLOPS_NB_TOKEN"
-MAX_BODY_BYTES = 1_048_576
-MAX_ROWS = 10_000
 MAX_LISTED_ERRORS = 1_000
-
-
-def check_limit(name: str, value: object) -> int:
-    """``value`` if it is a whole number of at least 1, else :class:`ServingError`."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ServingError(f"{name}={value!r} must be a whole number of at least 1.")
-    return value
-
-
-def resolve_token(token: str | None) -> str | None:
-    """``token``, else ``$MLOPS_NB_TOKEN``; an empty token means none."""
-    value = token if token is not None else os.environ.get(TOKEN_ENV)
-    return value or None
 
 
 class ServingState:
@@ -162,11 +140,16 @@ class ServingState:
 def _load(model_ref: str, settings: Settings | None, bundle: bool) -> LoadedModel:
     """Load through the registry's verified loading, or the bundle's (``model_ref`` a folder)."""
     if bundle:
-        from mlops_nb.serving.bundle import load_bundle
-
         return load_bundle(model_ref)
     with Registry.from_settings(settings or load_settings()) as registry:
         return registry.load(model_ref)
+
+
+def _log_location(settings: Settings | None, bundle: bool, model: str) -> Path | Backend:
+    """The project's inference log of ``model`` (the team store's, when it has one)."""
+    if settings is not None and settings.store:
+        return inference_backend(settings, model)
+    return _log_folder(settings, bundle) / f"{model}.db"
 
 
 def _log_folder(settings: Settings | None, bundle: bool) -> Path:
@@ -185,27 +168,37 @@ def _worker(model_ref: str, settings: Settings | None, loaded: LoadedModel) -> M
     else:
         source = ["--root", str(settings.root), "--outputs", str(settings.outputs)]
         source += ["--model", loaded.version.ref]
-    return ModelProcess(source, loaded.version.ref)
+    return ModelProcess(source, loaded.version.ref, _store_environment(settings))
 
 
-def open_state(
-    model_ref: str,
-    settings: Settings | None,
-    *,
-    bundle: bool,
-    limits: tuple[int, int],
-    log_predictions: bool,
-    model_process: bool,
-) -> ServingState:
-    """Load the model and start what serving it needs (see :func:`create_app`)."""
-    if settings is None and not bundle:
+def _store_environment(settings: Settings | None) -> dict[str, str]:
+    """The store and artifact location of ``settings``, as the worker's variables."""
+    if settings is None:
+        return {}
+    return {
+        name: value
+        for name, value in ((STORE_ENV, settings.store), (ARTIFACTS_ENV, settings.artifacts))
+        if value
+    }
+
+
+def open_state(model_ref: str, settings: Settings | None, options: ServeOptions) -> ServingState:
+    """Load the model and start what serving it needs (see :func:`create_app`).
+
+    Raises:
+        ServingError: A bad limit (checked before the model is loaded), or a
+            worker that cannot start.
+    """
+    limits = options.limits()
+    if settings is None and not options.bundle:
         settings = load_settings()
-    loaded = _load(model_ref, settings, bundle)
+    loaded = _load(model_ref, settings, options.bundle)
     scorer = Scorer(loaded)
     log = None
-    if log_predictions:
-        log = InferenceLog(_log_folder(settings, bundle) / f"{scorer.name}.db")
-    worker = _worker(model_ref, settings if not bundle else None, loaded) if model_process else None
-    if worker is not None:
+    if options.log_predictions:
+        log = InferenceLog(_log_location(settings, options.bundle, scorer.name))
+    worker = None
+    if options.model_process:
+        worker = _worker(model_ref, None if options.bundle else settings, loaded)
         worker.start()
     return ServingState(scorer, worker, log, limits)

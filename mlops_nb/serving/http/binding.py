@@ -10,7 +10,7 @@ import ipaddress
 import socket
 
 from mlops_nb.errors import ServingError
-from mlops_nb.serving.state import TOKEN_ENV
+from mlops_nb.serving.options import TOKEN_ENV
 
 __all__ = ["check_bind", "is_loopback", "listen", "url_of"]
 

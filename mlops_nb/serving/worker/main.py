@@ -1,13 +1,17 @@
-"""The model worker process, started by :class:`~mlops_nb.serving.process.ModelProcess`.
+"""The model worker program, started by :class:`~mlops_nb.serving.worker.process.ModelProcess`.
 
 ``python -m mlops_nb.serving.worker --root R --outputs O --model NAME:VERSION``
 (a registered version) or ``... --bundle PATH`` (a deployment bundle).
 
 It loads the model through the registry's (or the bundle's) verified loading,
 says it is ready, then scores every message read on stdin and writes the
-answer on stdout (the protocol is described in ``process``). It ends at the
+answer on stdout (the messages are described in ``protocol``). It ends at the
 end of its input; Ctrl+C is left to the server, which stops it by closing that
-input. Nothing imports this module: it only runs as a program.
+input. Only the package's ``__main__`` imports this module, to run it.
+
+Nothing here may import the web stack (fastapi, starlette, uvicorn): the worker
+would start slower and hold that memory for nothing. ``tests/serving/test_worker.py``
+checks it.
 """
 
 from __future__ import annotations
@@ -21,14 +25,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlops_nb.config import Settings
+from mlops_nb.config import ARTIFACTS_ENV, STORE_ENV, Settings
 from mlops_nb.registry import LoadedModel, Registry
-from mlops_nb.serving.checks import Checked
-from mlops_nb.serving.process import read_message, write_message
-from mlops_nb.serving.schema import example_record
+from mlops_nb.serving.bundle.load import load_bundle
 from mlops_nb.serving.scoring import Scorer
+from mlops_nb.serving.worker.protocol import WORKER_MODULE, read_message, write_message
+from mlops_nb.validation.fast import Checked, example_record
 
-logger = logging.getLogger("mlops_nb.serving.worker")
+__all__ = ["example_values", "main"]
+
+logger = logging.getLogger("mlops_nb.serving.worker")  # not __name__: kept from before the split
 
 
 def _answer(scorer: Scorer, message: dict[str, Any]) -> dict[str, Any]:
@@ -43,23 +49,26 @@ def _answer(scorer: Scorer, message: dict[str, Any]) -> dict[str, Any]:
 
 def example_values(scorer: Scorer) -> dict[str, list[Any]]:
     """One row made of the signature's example record, for warming up."""
-    record = example_record(scorer.loaded.signature)
+    record = example_record(scorer.loaded.signature) or {}
     return {name: [record.get(name)] for name in scorer.checker.names}
 
 
 def _load(args: argparse.Namespace) -> LoadedModel:
     if args.bundle:
-        from mlops_nb.serving.bundle import load_bundle
-
         return load_bundle(args.bundle)
-    settings = Settings(Path(args.root), Path(args.outputs))
+    settings = Settings(
+        Path(args.root),
+        Path(args.outputs),
+        store=os.environ.get(STORE_ENV) or None,  # set by the server, not on the command line
+        artifacts=os.environ.get(ARTIFACTS_ENV) or None,
+    )
     with Registry.from_settings(settings) as registry:
         return registry.load(args.model)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Load the model, then answer requests until the end of stdin."""
-    parser = argparse.ArgumentParser(prog="python -m mlops_nb.serving.worker")
+    parser = argparse.ArgumentParser(prog=f"python -m {WORKER_MODULE}")
     parser.add_argument("--bundle")
     parser.add_argument("--root")
     parser.add_argument("--outputs")
@@ -83,7 +92,3 @@ def main(argv: list[str] | None = None) -> int:
     while (message := read_message(sys.stdin.buffer)) is not None:
         write_message(replies, _answer(scorer, message))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,56 +3,31 @@
 Python runs one thread at a time, and a scikit-learn pipeline spends most of a
 small call in Python code: in the server's own process, scoring and HTTP
 handling would take turns on one core. :class:`ModelProcess` starts
-``python -m mlops_nb.serving.worker`` (see ``worker``), which loads the model
+``python -m mlops_nb.serving.worker`` (see ``main``), which loads the model
 itself through the verified loading of the registry or of a bundle (no pickle,
-not even to start it), and talks to it over its stdin/stdout. Each message is
-4 bytes of length (big-endian), then JSON::
-
-    -> {"values": {column: [value or null, ...]}, "rows": n}
-    <- {"predictions": [...], "probabilities": [[...], ...] | null}  or  {"error": "..."}
-
-The worker's first message is ``{"ready": true}`` or ``{"ready": false, "error": ...}``.
-A worker that dies is started again on the next request.
+not even to start it), and talks to it over its stdin/stdout in the messages
+of ``protocol``. A worker that dies is started again on the next request.
 """
 
 from __future__ import annotations
 
-import json
-import struct
+import os
 import subprocess
 import sys
 import threading
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from mlops_nb.errors import ServingError
-from mlops_nb.serving.checks import Checked
 from mlops_nb.serving.scoring import Scores
+from mlops_nb.serving.worker.protocol import WORKER_MODULE, read_message, write_message
+from mlops_nb.validation.fast import Checked
 
-__all__ = ["ModelProcess", "read_message", "write_message"]
+__all__ = ["START_TIMEOUT", "ModelProcess"]
 
-HEADER = struct.Struct(">I")
 START_TIMEOUT = 120.0
-
-
-def write_message(stream: IO[bytes], message: dict[str, Any]) -> None:
-    """Write one length-prefixed JSON message and flush."""
-    body = json.dumps(message, separators=(",", ":")).encode("ascii")
-    stream.write(HEADER.pack(len(body)) + body)
-    stream.flush()
-
-
-def read_message(stream: IO[bytes]) -> dict[str, Any] | None:
-    """Read one message, or None at the end of the stream."""
-    head = stream.read(HEADER.size)
-    if len(head) < HEADER.size:
-        return None
-    size = HEADER.unpack(head)[0]
-    body = stream.read(size)
-    if len(body) < size:
-        return None
-    return json.loads(body)
+"""Seconds the worker may take to load its model and say it is ready."""
 
 
 class ModelProcess:
@@ -63,10 +38,16 @@ class ModelProcess:
             ``["--root", R, "--outputs", O, "--model", "NAME:VERSION"]`` or
             ``["--bundle", PATH]``.
         label: How messages name the model.
+        environment: Variables set for the worker on top of this process's
+            (the store and artifact URLs travel here, never on the command
+            line, where other users of the machine could read a password).
     """
 
-    def __init__(self, source: list[str], label: str) -> None:
+    def __init__(
+        self, source: list[str], label: str, environment: dict[str, str] | None = None
+    ) -> None:
         self.source, self.label = source, label
+        self.environment = dict(environment or {})
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
@@ -76,8 +57,9 @@ class ModelProcess:
         Raises:
             ServingError: The worker could not load the model or did not answer.
         """
-        command = [sys.executable, "-m", "mlops_nb.serving.worker", *self.source]
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        command = [sys.executable, "-m", WORKER_MODULE, *self.source]
+        env = {**os.environ, **self.environment}
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         ready = self._first_message(process)
         if not ready or not ready.get("ready"):
             process.kill()

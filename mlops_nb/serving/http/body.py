@@ -1,4 +1,4 @@
-"""HTTP plumbing of the model server: size limits, JSON parsing, bearer tokens.
+"""Request and response bodies of the model server: size limits, strict JSON, refusals.
 
 * :func:`read_body` refuses a body over the limit with 413, from its
   ``Content-Length`` *and* by counting the bytes actually received, so a
@@ -6,25 +6,20 @@
 * :func:`parse_json` accepts standard JSON only: ``NaN``, ``Infinity`` and
   numbers beyond the float range are refused (400), as is nesting deep
   enough to exhaust the parser.
-* :class:`BearerAuth` requires ``Authorization: Bearer <token>`` on every
-  path but ``/health``, comparing in constant time.
+* :class:`ApiError` is a refused request; the app renders it as
+  ``{"detail": ..., "errors": [...]}`` with its status.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import math
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["ApiError", "BearerAuth", "json_response", "parse_json", "read_body"]
-
-OPEN_PATHS = frozenset({"/health"})
+__all__ = ["ApiError", "json_response", "parse_json", "read_body"]
 
 
 class ApiError(Exception):
@@ -86,9 +81,13 @@ async def read_body(request: Request, limit: int) -> bytes:
                     f"records per request.",
                     close=True,
                 )
-    except ClientDisconnect:
-        raise ApiError(400, "the client went away before sending the whole body.") from None
+    except ClientDisconnect as exc:
+        raise ApiError(400, "the client went away before sending the whole body.") from exc
     return bytes(body)
+
+
+# The two hooks of json.loads below raise ValueError, as json's own errors are:
+# parse_json turns every ValueError into a 400 ApiError, so none reaches a client.
 
 
 def _refuse_constant(name: str) -> Any:
@@ -109,55 +108,14 @@ def parse_json(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ApiError(400, f"request body is not UTF-8 text: {exc}.") from None
+        raise ApiError(400, f"request body is not UTF-8 text: {exc}.") from exc
     try:
         return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
-    except RecursionError:
-        raise ApiError(400, "request body is not usable JSON: nested too deeply.") from None
+    except RecursionError as exc:
+        raise ApiError(400, "request body is not usable JSON: nested too deeply.") from exc
     except ValueError as exc:
         raise ApiError(
             400,
             f'request body is not valid JSON ({exc}); send {{"records": [{{...}}, ...]}} '
             f"with Content-Type: application/json.",
-        ) from None
-
-
-def _digest(value: bytes) -> bytes:
-    return hashlib.sha256(value).digest()
-
-
-class BearerAuth:
-    """ASGI middleware: every HTTP path except ``/health`` needs the bearer ``token``.
-
-    Args:
-        app: The application to protect.
-        token: The shared secret.
-    """
-
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        self.app = app
-        self._digest = _digest(token.encode("utf-8"))
-
-    def allowed(self, scope: Scope) -> bool:
-        """Whether the request in ``scope`` carries the right token."""
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                scheme, _, given = value.partition(b" ")
-                if scheme.lower() == b"bearer":
-                    return hmac.compare_digest(_digest(given.strip()), self._digest)
-                return False
-        return False
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self.allowed(scope):
-            await self.app(scope, receive, send)
-            return
-        response = json_response(
-            {
-                "detail": "missing or wrong bearer token: send Authorization: Bearer <token> "
-                "(the server's MLOPS_NB_TOKEN)."
-            },
-            401,
-            {"WWW-Authenticate": 'Bearer realm="mlops-nb"'},
-        )
-        await response(scope, receive, send)
+        ) from exc

@@ -11,15 +11,15 @@ including the ones JSON Schema cannot say.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pandera.pandas as pa
 
-from mlops_nb.serving.rules import column_kind
-from mlops_nb.validation._dtypes import dtype_label
-from mlops_nb.validation.describe import describe_check
+from mlops_nb.validation import describe_check, dtype_label
+from mlops_nb.validation.fast import column_kind, example_record, plain_value
 
-__all__ = ["example_record", "record_schema", "signature_columns"]
+__all__ = ["column_schema", "record_schema", "signature_columns"]
 
 JSON_TYPES = {"int": "integer", "float": "number", "str": "string", "bool": "boolean"}
 
@@ -41,7 +41,10 @@ def _length(stats: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-KEYWORDS = {
+Keywords = Callable[[dict[str, Any]], dict[str, Any]]
+"""Check statistics -> the JSON Schema keywords saying the same."""
+
+KEYWORDS: dict[str, Keywords] = {
     "in_range": _range,
     "greater_than_or_equal_to": lambda s: {"minimum": s["min_value"]},
     "greater_than": lambda s: {"exclusiveMinimum": s["min_value"]},
@@ -58,19 +61,10 @@ KEYWORDS = {
 }
 
 
-def _plain(value: Any) -> Any:
-    """Turn numpy scalars and tuples into JSON values."""
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
-
-
 def _check_keywords(check: pa.Check) -> dict[str, Any]:
     make = KEYWORDS.get(check.name or "")
     try:
-        return _plain(make(dict(check.statistics or {}))) if make else {}
+        return plain_value(make(dict(check.statistics or {}))) if make else {}
     except (KeyError, TypeError):
         return {}
 
@@ -96,31 +90,22 @@ def column_schema(column: pa.Column) -> dict[str, Any]:
 
 
 def record_schema(signature: pa.DataFrameSchema) -> dict[str, Any]:
-    """The JSON Schema of one input record: an object with exactly the signature's columns."""
-    return {
+    """The JSON Schema of one input record: an object with exactly the signature's columns.
+
+    Its ``example`` is :func:`~mlops_nb.validation.fast.example_record` (left
+    out when no simple record satisfies the signature).
+    """
+    schema = {
         "title": f"{signature.name or 'model'} input record",
         "type": "object",
         "properties": {str(n): column_schema(c) for n, c in signature.columns.items()},
         "required": [str(n) for n, c in signature.columns.items() if c.required],
         "additionalProperties": False,
-        "example": example_record(signature),
     }
-
-
-def _example(column: pa.Column) -> Any:
-    kind = column_kind(column.dtype)
-    for check in column.checks:
-        stats = dict(check.statistics or {})
-        if check.name == "isin" and stats.get("allowed_values"):
-            return _plain(next(iter(stats["allowed_values"])))
-        if check.name in {"in_range", "greater_than_or_equal_to"}:
-            return _plain(stats["min_value"])
-    return {"int": 0, "float": 0.0, "str": "text", "bool": False}.get(kind)
-
-
-def example_record(signature: pa.DataFrameSchema) -> dict[str, Any]:
-    """A record that passes the usual checks (first allowed value, range minimum)."""
-    return {str(name): _example(column) for name, column in signature.columns.items()}
+    example = example_record(signature)
+    if example is not None:
+        schema["example"] = example
+    return schema
 
 
 def signature_columns(signature: pa.DataFrameSchema) -> list[dict[str, Any]]:

@@ -1,0 +1,61 @@
+"""Bearer tokens: every path of the model server but ``/health`` needs the token.
+
+:class:`BearerAuth` is ASGI middleware; it compares SHA-256 digests of the
+given and the expected token in constant time, so neither the token's length
+nor its content leaks through timing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mlops_nb.serving.http.body import json_response
+from mlops_nb.serving.options import TOKEN_ENV
+
+__all__ = ["OPEN_PATHS", "BearerAuth"]
+
+OPEN_PATHS = frozenset({"/health"})
+
+
+def _digest(value: bytes) -> bytes:
+    return hashlib.sha256(value).digest()
+
+
+class BearerAuth:
+    """ASGI middleware: every HTTP path except ``/health`` needs the bearer ``token``.
+
+    Args:
+        app: The application to protect.
+        token: The shared secret.
+    """
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self._digest = _digest(token.encode("utf-8"))
+
+    def allowed(self, scope: Scope) -> bool:
+        """Whether the request in ``scope`` carries the right token."""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, given = value.partition(b" ")
+                if scheme.lower() == b"bearer":
+                    return hmac.compare_digest(_digest(given.strip()), self._digest)
+                return False
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self.allowed(scope):
+            await self.app(scope, receive, send)
+            return
+        response = json_response(
+            {
+                "detail": "missing or wrong bearer token: send Authorization: Bearer <token> "
+                f"(the server's {TOKEN_ENV})."
+            },
+            401,
+            {"WWW-Authenticate": 'Bearer realm="mlops-nb"'},
+        )
+        await response(scope, receive, send)
