@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from mlops_nb.config import Settings, load_settings
+from tests.servers import PostgresServer, S3Server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
@@ -36,6 +37,8 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """A clean environment: no project or outputs variables, cwd in tmp_path."""
     monkeypatch.delenv("MLOPS_NB_PROJECT", raising=False)
     monkeypatch.delenv("MLOPS_NB_OUTPUTS", raising=False)
+    monkeypatch.delenv("MLOPS_NB_STORE", raising=False)
+    monkeypatch.delenv("MLOPS_NB_ARTIFACTS", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -54,3 +57,32 @@ def make_project(isolated: Path) -> Callable[..., Settings]:
         return load_settings(root)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the whole session (skips loudly where there is none)."""
+    server = PostgresServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """A real S3-compatible server (moto) for the whole session."""
+    server = S3Server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty store: a SQLite file, or a fresh schema on the PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "outputs" / "mlops.db")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.fresh_schema()

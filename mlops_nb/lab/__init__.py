@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mlops_nb.config import find_root, load_settings
+from mlops_nb.config import Settings, find_root, load_settings
 from mlops_nb.errors import ConfigError
 from mlops_nb.lab.links import DIR_ENV, ROUTE, URL_ENV, report_url
 
@@ -36,14 +36,19 @@ def served_runs_dir(root_dir: str | Path) -> tuple[Path | None, str]:
     Returns:
         ``(runs folder, "")``, or ``(None, why)`` when there is no project.
     """
+    settings, problem = served_project(root_dir)
+    return (settings.runs_dir if settings else None), problem
+
+
+def served_project(root_dir: str | Path) -> tuple[Settings | None, str]:
+    """The settings of the project a server rooted at ``root_dir`` serves, or why none."""
     try:
-        settings = load_settings(find_root(Path(root_dir).expanduser()))
+        return load_settings(find_root(Path(root_dir).expanduser())), ""
     except ConfigError as exc:
         return None, (
             f"this Jupyter server serves no mlops-nb project ({exc.message}); start "
             f"`jupyter lab` inside a project folder to read its run reports here."
         )
-    return settings.runs_dir, ""
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
@@ -55,12 +60,12 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
 
     from mlops_nb.lab.reports import RunFileHandler
 
-    runs_dir, problem = served_runs_dir(serverapp.root_dir)
+    settings, problem = served_project(serverapp.root_dir)
+    runs_dir = settings.runs_dir if settings else None
     base_url = serverapp.web_app.settings.get("base_url", "/")
     pattern = url_path_join(base_url, ROUTE, r"([^/]+)(/.*)?$")
-    serverapp.web_app.add_handlers(
-        ".*$", [(pattern, RunFileHandler, {"runs_dir": runs_dir, "problem": problem})]
-    )
+    options = {"runs_dir": runs_dir, "problem": problem, "settings": settings}
+    serverapp.web_app.add_handlers(".*$", [(pattern, RunFileHandler, options)])
     if runs_dir is None:
         os.environ.pop(URL_ENV, None)
         os.environ.pop(DIR_ENV, None)

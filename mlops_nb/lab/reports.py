@@ -17,6 +17,7 @@ a report runs in an opaque origin and cannot call the Jupyter server's API.
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import re
 from pathlib import Path
@@ -26,7 +27,10 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
-from mlops_nb.errors import RunNotFoundError
+from mlops_nb.config import Settings
+from mlops_nb.errors import MlopsNbError, RunNotFoundError
+from mlops_nb.pipeline.index import run_folder
+from mlops_nb.store import artifact_location
 
 __all__ = ["RunFileHandler", "content_type", "resolve_run_file"]
 
@@ -77,6 +81,12 @@ def resolve_run_file(runs_dir: Path, run_id: str, path: str) -> Path:
     return resolved
 
 
+def _fetch_report(settings: Settings, run_id: str) -> None:
+    """Bring a published run's report files into the local runs folder, if it publishes."""
+    if artifact_location(settings).publishes or not (settings.runs_dir / run_id).is_dir():
+        run_folder(settings, run_id, report_only=True)
+
+
 def _safe_part(part: str) -> bool:
     return (
         part not in ("", ".", "..") and not part.startswith(".") and not ({"\\", "\0"} & set(part))
@@ -105,8 +115,11 @@ class RunFileHandler(JupyterHandler):
 
     auth_resource = "contents"
 
-    def initialize(self, runs_dir: Path | None, problem: str = "") -> None:
+    def initialize(
+        self, runs_dir: Path | None, problem: str = "", settings: Settings | None = None
+    ) -> None:
         self.runs_dir = runs_dir
+        self.project = settings
         self.problem = problem
 
     @property
@@ -131,8 +144,13 @@ class RunFileHandler(JupyterHandler):
             self._not_found(self.problem)
             return
         try:
+            if self.project is not None and RUN_ID.fullmatch(run_id):
+                # a run of another machine: its report files are fetched (verified) first
+                await asyncio.get_running_loop().run_in_executor(
+                    None, _fetch_report, self.project, run_id
+                )
             file = resolve_run_file(self.runs_dir, run_id, path.lstrip("/"))
-        except RunNotFoundError as exc:
+        except MlopsNbError as exc:
             self._not_found(exc.message)
             return
         self.set_header("Content-Type", content_type(file))

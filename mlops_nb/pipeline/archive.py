@@ -167,6 +167,13 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     return record
 
 
+def checked(record: dict[str, Any]) -> dict[str, Any]:
+    """``record``, marked interrupted if it says running but its process is gone."""
+    if record.get("status") == "running" and not _owner_alive(record):
+        return mark_interrupted(record)
+    return record
+
+
 def _owner_alive(record: dict[str, Any]) -> bool:
     """Whether the process that wrote a ``running`` record may still be running it.
 

@@ -48,10 +48,12 @@ from typing import Any
 
 from mlops_nb.artifacts import link_or_copy, sha256, to_jsonable
 from mlops_nb.config import Settings
+from mlops_nb.errors import MlopsNbError
 from mlops_nb.pipeline.environment import package_versions
 from mlops_nb.pipeline.params import ParamSpec
 from mlops_nb.pipeline.spec import StageSpec
-from mlops_nb.store import Connection, open_backend
+from mlops_nb.store import Connection, artifact_location, open_backend
+from mlops_nb.store.runs import RunIndex
 
 __all__ = ["CACHE_STEPS", "CacheIndex", "Fingerprint", "fingerprint", "link_tree", "source_digest"]
 
@@ -169,7 +171,9 @@ class CacheIndex:
     """Fingerprint → the stage folder holding that result, in the project's store."""
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.backend = open_backend(settings)
+        self.location = artifact_location(settings)
         self.runs_dir = settings.runs_dir
 
     def lookup(self, digest: str) -> Path | None:
@@ -178,7 +182,14 @@ class CacheIndex:
             rows = conn.rows("SELECT run, dir FROM cache_entries WHERE fingerprint = ?", (digest,))
         if not rows:
             return None
-        folder = self.runs_dir / str(rows[0][0]) / str(rows[0][1])
+        run, stage_dir = str(rows[0][0]), str(rows[0][1])
+        folder = self.runs_dir / run / stage_dir
+        if not (folder / "stage.json").is_file() and self.location.publishes:
+            with RunIndex(self.settings) as index:  # a result published by another machine
+                try:
+                    index.materialize(run, stage_dir)
+                except MlopsNbError:
+                    return None
         return folder if (folder / "stage.json").is_file() else None
 
     def store(self, digest: str, run_id: str, stage_dir: str) -> None:

@@ -45,6 +45,7 @@ from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM
 from mlops_nb.pipeline.spec import ResolvedParams, RunPlan, StageSpec, plan_run
 from mlops_nb.pipeline.tracked import track_stage
 from mlops_nb.stage import MANIFEST, RESERVED_RUN_FIELDS
+from mlops_nb.store.runs import RunIndex
 
 DEV_RUN_ID = "dev"
 """The id of a development run (it is the development folder's name, and Stage's run_id)."""
@@ -145,6 +146,7 @@ class Runner:
         self._run_id = ""
         self._run_dir = settings.runs_dir
         self._record: dict[str, Any] = {}
+        self._index: RunIndex | None = None
 
     def run(self, plan: RunPlan, resume: dict[str, Any] | None = None) -> dict[str, Any]:
         """Execute every stage of ``plan``; return the final run record.
@@ -169,6 +171,9 @@ class Runner:
                 param="force",
             )
         self._plan, self._resume, self._prepared = plan, resume, False
+        self._index = None if self.dev else RunIndex(self.settings)
+        if self._index is not None:
+            self._index.check()  # an unreachable store fails here, before any folder or kernel
         record = self._start(plan)
         if resume is not None:
             record["resumed_from"] = resume["id"]
@@ -187,6 +192,8 @@ class Runner:
         finally:
             self.executor.close()  # the fork server and any kernel left
         self._finish("succeeded")
+        if self._index is not None:
+            self._index.close()
         return record
 
     def _schedule(self, plan: RunPlan) -> None:
@@ -347,7 +354,7 @@ class Runner:
         with self._lock:
             entry["seconds"] = round(time.perf_counter() - attempt.started, 3)
             _collect_stage(stage_dir, entry, record)
-            self._save()
+            self._save([entry["dir"]] if stage_dir.is_dir() else [])
             if stage_dir.is_dir() and not self.dev:
                 track_stage(self.settings, record, entry, stage_dir)
             self.observer.stage_finished(entry, attempt.index, len(record["stages"]))
@@ -410,11 +417,17 @@ class Runner:
             record["error"] = _error_dict(error)
         self._save()
 
-    def _save(self) -> None:
-        """Rewrite run.json and index.html (each atomically)."""
+    def _save(self, finished: list[str] | None = None) -> None:
+        """Rewrite run.json and index.html (each atomically), and index the run in the store.
+
+        ``finished`` names stage folders that just ended: with an artifact
+        location, their files are published before the record that lists them.
+        """
         with self._lock:
             write_json(self._run_dir / archive.RUN_FILE, self._record)
             report.write_index(self._run_dir, self._record)
+            if self._index is not None:
+                self._index.save(self._record, self._run_dir, finished or [])
 
 
 def _collect_stage(stage_dir: Path, entry: dict[str, Any], record: dict[str, Any]) -> None:

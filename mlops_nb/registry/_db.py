@@ -1,8 +1,10 @@
 """The registry's tables in the project's store, and the queries on them.
 
 ``registry_versions``       one row per registered version (its files are under
-                            the registry folder at ``path``); never deleted,
-                            only retired.
+                            the registry folder at ``path``, and, when the project
+                            publishes to an artifact location, under
+                            ``registry/<path>`` there with their digests in
+                            ``files``); never deleted, only retired.
 ``registry_aliases``        which version each alias of a model points at now.
 ``registry_alias_history``  every alias change, appended in the same transaction
                             as the change: who, when, from which version to
@@ -74,6 +76,8 @@ STEPS = [
     );
     CREATE INDEX registry_alias_history_lookup ON registry_alias_history (name, alias, at)
     """,
+    # the files of a package published to an artifact location: relative path → SHA-256
+    "ALTER TABLE registry_versions ADD COLUMN files TEXT",
 ]
 
 

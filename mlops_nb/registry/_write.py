@@ -81,12 +81,14 @@ def place(staging: Path, target: Path) -> Path:
     return target
 
 
-def insert_version(conn: Connection, meta: dict[str, Any], path: str) -> None:
+def insert_version(
+    conn: Connection, meta: dict[str, Any], path: str, files: dict[str, str] | None = None
+) -> None:
     lineage = meta["lineage"]
     conn.execute(
         "INSERT INTO registry_versions (name, version, created_at, status, task, target, metrics, "
-        "data_version, pipeline_run, training_run, path, sha256) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "data_version, pipeline_run, training_run, path, sha256, files) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             meta["name"],
             meta["version"],
@@ -100,5 +102,6 @@ def insert_version(conn: Connection, meta: dict[str, Any], path: str) -> None:
             lineage["training_run"],
             path,
             meta["model"]["sha256"],
+            None if files is None else json.dumps(files, sort_keys=True),
         ),
     )

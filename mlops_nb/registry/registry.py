@@ -29,11 +29,13 @@ from mlops_nb.errors import RegistryError
 from mlops_nb.registry import _db, _tables, _write, package
 from mlops_nb.registry._lookup import require_model, resolve, version_row
 from mlops_nb.registry.names import Ref, parse_model_ref, parse_ref, validate_alias, validate_name
-from mlops_nb.store import Backend, Connection, backend_at, open_backend
+from mlops_nb.store import Backend, Connection, artifact_location, backend_at, open_backend
+from mlops_nb.store.files import ArtifactLocation
 
 __all__ = ["LoadedModel", "ModelVersion", "Registry"]
 
 ACTIVE, RETIRED = "active", "retired"
+
 
 
 @dataclass(frozen=True)
@@ -119,12 +121,23 @@ class Registry:
     Args:
         database: The store backend shared with tracking, or the path of its
             SQLite file (``Settings.database``).
-        root: The folder holding the packages (``Settings.registry_dir``).
+        root: The folder holding the packages (``Settings.registry_dir``);
+            with an artifact ``location`` that publishes, the local copy of
+            the packages this machine registered or loaded.
+        location: Where packages are published for other machines (see
+            :mod:`mlops_nb.store.files`); None keeps them in ``root`` only.
     """
 
-    def __init__(self, database: Path | str | Backend, root: Path) -> None:
+    def __init__(
+        self,
+        database: Path | str | Backend,
+        root: Path,
+        *,
+        location: ArtifactLocation | None = None,
+    ) -> None:
         self.backend = database if hasattr(database, "dialect") else backend_at(database)
         self.root = Path(root)
+        self.artifacts = location
         self.root.mkdir(parents=True, exist_ok=True)
         self._conn = self.backend.connect()
         with self.backend.translated("open the registry tables of"):
@@ -133,7 +146,9 @@ class Registry:
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
         """The registry of a project: its store (``outputs/mlops.db``) and ``outputs/registry``."""
-        return cls(open_backend(settings), settings.registry_dir)
+        return cls(
+            open_backend(settings), settings.registry_dir, location=artifact_location(settings)
+        )
 
     @property
     def database(self) -> Path | None:
@@ -257,14 +272,19 @@ class Registry:
 
     def _commit(self, name: str, staging: Path, metadata: dict[str, Any]) -> int:
         placed: Path | None = None
+        publishing = self.artifacts is not None and self.artifacts.publishes
         try:
             with self._writing(name) as conn:
                 _write.refuse_case_clash(conn, name)
                 version = _db.next_version(conn, name)
                 full = {"name": name, "version": version, "created_at": _db.now(), **metadata}
                 package.finish_package(staging, full)
-                placed = _write.place(staging, self.root / name / str(version))
-                _write.insert_version(conn, full, f"{name}/{version}")
+                relative = f"{name}/{version}"
+                files = None
+                if publishing and self.artifacts is not None:  # visible once the row commits
+                    files = self.artifacts.put_folder(staging)
+                placed = _write.place(staging, self.root / relative)
+                _write.insert_version(conn, full, relative, files)
         except BaseException:
             if self._conn.in_transaction:  # COMMIT itself failed
                 self._conn.execute("ROLLBACK")
@@ -304,7 +324,9 @@ class Registry:
                 (checksum mismatch) or holds types that are not trusted.
         """
         version = self.get(name, ref)
-        row = version_row(self._conn, version.name, version.version)
+        with self._reading():
+            row = version_row(self._conn, version.name, version.version)
+        self._materialize(version, row)
         model, signature, metadata = package.read_package(version.path, row["sha256"])
         if (metadata.get("name"), metadata.get("version")) != (version.name, version.version):
             raise RegistryError(
@@ -322,9 +344,27 @@ class Registry:
             RegistryError: The version has no such attachment, or the file was
                 changed or removed after registration.
         """
-        version = self.get(name, ref)
+        version = self.materialize(self.get(name, ref))
         recorded = package.read_metadata(version.path).get("attachments") or {}
         return package.check_attachment(version.path, version.ref, filename, recorded)
+
+    def materialize(self, version: ModelVersion) -> ModelVersion:
+        """Make sure ``version``'s package is in the local folder, fetched and verified.
+
+        Without an artifact location (the embedded default) the package is
+        already there; a published one is fetched once into ``root``, each file
+        checked against the SHA-256 recorded when it was registered.
+        """
+        with self._reading():
+            row = version_row(self._conn, version.name, version.version)
+        self._materialize(version, row)
+        return version
+
+    def _materialize(self, version: ModelVersion, row: Any) -> None:
+        files = row["files"]
+        if not files or self.artifacts is None or not self.artifacts.publishes:
+            return
+        self.artifacts.fetch_folder(json.loads(files), version.path)
 
     @contextmanager
     def _writing(self, name: str) -> Iterator[Connection]:

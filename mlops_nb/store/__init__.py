@@ -13,17 +13,20 @@ from typing import TYPE_CHECKING
 
 from mlops_nb.errors import StoreError
 from mlops_nb.store.base import Backend, Connection, Dialect, Migration, render
+from mlops_nb.store.files import ArtifactLocation
 from mlops_nb.store.sqlite import SQLiteBackend
 
 if TYPE_CHECKING:
     from mlops_nb.config import Settings
 
 __all__ = [
+    "ArtifactLocation",
     "Backend",
     "Connection",
     "Dialect",
     "Migration",
     "SQLiteBackend",
+    "artifact_location",
     "backend_at",
     "open_backend",
     "redact",
@@ -40,6 +43,11 @@ def backend_at(location: str | Path) -> Backend:
     Raises:
         StoreError: an URL of another scheme.
     """
+    if not isinstance(location, str | Path) or not str(location).strip():
+        raise StoreError(
+            f"a store location must be a file path or a URL, got {location!r}; pass the "
+            f"store's backend, its SQLite file, or a postgresql:// URL.",
+        )
     text = str(location).strip()
     scheme, sep, rest = text.partition("://")
     if not sep or len(scheme) < 2:  # a plain path (a Windows drive letter is no scheme)
@@ -64,6 +72,11 @@ def open_backend(settings: Settings) -> Backend:
     if settings.store:
         return backend_at(settings.store)
     return SQLiteBackend(settings.database)
+
+
+def artifact_location(settings: Settings) -> ArtifactLocation:
+    """The project's artifact location: ``settings.artifacts``, else its outputs folder."""
+    return ArtifactLocation(settings.artifacts or settings.outputs, settings.outputs)
 
 
 def redact(url: str) -> str:

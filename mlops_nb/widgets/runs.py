@@ -12,6 +12,7 @@ from mlops_nb.config import Settings, load_settings
 from mlops_nb.errors import MlopsNbError
 from mlops_nb.pipeline import archive
 from mlops_nb.pipeline.compare import format_value, same_value
+from mlops_nb.pipeline.index import all_runs
 from mlops_nb.store import open_backend
 from mlops_nb.widgets._base import Panel, figure_png, html_table, link, note, short_id, show_png
 
@@ -103,7 +104,7 @@ class RunBrowser(Panel):
 
     def refresh(self) -> None:
         """Read the run archive again and re-apply the filters."""
-        records = archive.list_runs(self.settings.runs_dir)
+        records = all_runs(self.settings)  # this machine's, and the team store's
         self.records = {str(r.get("id")): r for r in records}
         pipelines = sorted({str(r.get("pipeline")) for r in records})
         current = self.pipeline.value

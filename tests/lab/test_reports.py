@@ -119,7 +119,8 @@ def test_loading_the_extension_adds_the_route_and_tells_the_kernels(tmp_path, mo
     ((pattern, handler, options),) = added
     assert handler is RunFileHandler
     assert pattern == "/user/ana/mlops-nb/runs/([^/]+)(/.*)?$"
-    assert options == {"runs_dir": runs.resolve(), "problem": ""}
+    assert options["runs_dir"] == runs.resolve() and options["problem"] == ""
+    assert options["settings"].runs_dir == runs.resolve()
     assert os.environ[URL_ENV] == "/user/ana/mlops-nb/runs/"
     assert os.environ[DIR_ENV] == str(runs.resolve())
 

@@ -11,7 +11,9 @@ import pytest
 
 from mlops_nb import Stage
 from mlops_nb.errors import ParameterError, PipelineSpecError, StageFailedError
+from mlops_nb.pipeline.cache import CACHE_STEPS
 from mlops_nb.pipeline.runner import Runner, plan_run
+from mlops_nb.store import open_backend
 from tests.conftest import TWO_STAGES
 
 LONELY = """
@@ -109,7 +111,13 @@ def test_a_development_run_fills_the_folders_templates_read_by_hand(make_project
     assert (settings.dev_dir / "produce" / "executed.ipynb").is_file()
     assert not stale.exists(), "a stage's development folder starts afresh"
     assert not settings.runs_dir.exists(), "a development run is not archived"
-    assert not list((settings.outputs / "cache").glob("*.json")), "nor offered to the cache"
+    backend = open_backend(settings)
+    conn = backend.connect()
+    backend.migrate(conn, "cache", CACHE_STEPS)
+    assert conn.rows("SELECT count(*) FROM cache_entries") == [(0,)], "nor offered to the cache"
+    archived = Runner(settings).run(plan_run(settings, until="produce"))
+    assert conn.rows("SELECT run FROM cache_entries") == [(archived["id"],)], "an archived one is"
+    conn.close()
 
     by_hand = Stage("consume", settings=settings)
     assert by_hand.input("produce", "numbers") == {"value": 1, "label": "x"}

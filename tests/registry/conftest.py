@@ -55,8 +55,9 @@ def register_model(reg: Registry, name: str = "churn", model: Any = None, **extr
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = Registry(tmp_path / "mlops.db", tmp_path / "registry")
+def registry(store_url: str, tmp_path: Path) -> Iterator[Registry]:
+    """A registry on each store backend (a SQLite file, a PostgreSQL schema)."""
+    reg = Registry(store_url, tmp_path / "registry")
     yield reg
     reg.close()
 

@@ -174,6 +174,6 @@ def test_alias_errors_name_what_exists(three: Registry) -> None:
 
 def test_aliases_survive_reopening(three: Registry) -> None:
     three.set_alias("churn", "production", 2, reason="best")
-    with Registry(three.database, three.root) as again:
+    with Registry(three.backend, three.root) as again:
         assert again.get("churn", "production").version == 2
         assert len(again.history("churn")) == 1

@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 from mlops_nb.config import Settings
 from mlops_nb.errors import ModelNotFoundError, RegistryError, StoreError
-from mlops_nb.registry import Registry
+from mlops_nb.registry import Registry, _db
 from mlops_nb.validation import load_contract
 
 from .conftest import churn_frame, fit_pipeline
@@ -150,7 +150,8 @@ def _tamper(registry: Registry, path: Path, payload: bytes, *, update_records: b
     meta = json.loads((path / "metadata.json").read_text())
     meta["model"]["sha256"] = digest
     (path / "metadata.json").write_text(json.dumps(meta))
-    with sqlite3.connect(registry.database) as conn:
+    conn = registry.backend.connect()  # what an attacker with database access could do
+    with registry.backend.transaction(conn):
         conn.execute("UPDATE registry_versions SET sha256 = ?", (digest,))
     conn.close()
 
@@ -257,14 +258,20 @@ def test_bad_arguments_register_nothing(registry: Registry, register, extra, mat
 def test_failed_insert_leaves_no_folder(registry: Registry, register, monkeypatch) -> None:
     from mlops_nb.registry import _write
 
+    driver_error = sqlite3.OperationalError
+    if registry.backend.dialect.name == "postgresql":
+        import psycopg
+
+        driver_error = psycopg.OperationalError
+
     def broken(*args, **kwargs):
-        raise sqlite3.OperationalError("disk I/O error")
+        raise driver_error("disk I/O error")
 
     register()
     monkeypatch.setattr(_write, "insert_version", broken)
     with pytest.raises(StoreError, match="disk I/O error") as caught:
         register()
-    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)  # translated, kept
+    assert isinstance(caught.value.__cause__, driver_error)  # translated, kept
     assert sorted(p.name for p in (registry.root / "churn").iterdir()) == ["1"]
     monkeypatch.undo()
     assert register().version == 2
@@ -317,7 +324,7 @@ def test_from_settings_uses_the_project_paths(tmp_path: Path) -> None:
         assert reg.root == tmp_path / "outputs" / "registry"
     with sqlite3.connect(settings.database) as conn:
         row = conn.execute("SELECT version FROM schema_version WHERE component = 'registry'")
-        assert row.fetchone()[0] == 1
+        assert row.fetchone()[0] == len(_db.STEPS)
     conn.close()
 
 

@@ -64,9 +64,12 @@ def test_the_project_backend_is_its_sqlite_file(tmp_path: Path) -> None:
 def test_driver_errors_are_translated_with_the_cause_kept(tmp_path: Path) -> None:
     backend = SQLiteBackend(tmp_path / "t.db")
     conn = backend.connect()
-    with pytest.raises(
-        StoreError, match=r"cannot read the tables of the database .*t\.db"
-    ) as caught, backend.translated("read the tables of"):
+    with (
+        pytest.raises(
+            StoreError, match=r"cannot read the tables of the database .*t\.db"
+        ) as caught,
+        backend.translated("read the tables of"),
+    ):
         conn.execute("SELECT * FROM nowhere")
     assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
     assert backend.is_error(caught.value.__cause__) and not backend.is_error(ValueError())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import traceback
-from pathlib import Path
 from typing import Any
 
 from mlops_nb.tracking import TrackingStore
@@ -14,7 +13,7 @@ METRICS_PER_WRITER = 300
 def write(path: str, writer: int, start: Any, results: Any) -> None:
     """Log METRICS_PER_WRITER metrics in many small batches, plus params and tags."""
     try:
-        store = TrackingStore(Path(path), flush_every=7)  # all open a fresh file at once
+        store = TrackingStore(path, flush_every=7)  # all open a fresh file at once
         start.wait(60)
         with store.start_run(f"writer-{writer}", stage="train") as run:
             run.log_params({"writer": writer})
@@ -33,7 +32,7 @@ def read(path: str, start: Any, stop: Any, results: Any) -> None:
     Reports how many searches were made while the writers wrote.
     """
     try:
-        store = TrackingStore(Path(path))
+        store = TrackingStore(path)
         reads = 0
         while not stop.is_set():
             frame = store.search_runs("attributes.stage = 'train'", order_by="params.writer")

@@ -12,16 +12,16 @@ from ._workers import METRICS_PER_WRITER, read, write
 WRITERS = 4
 
 
-def test_several_processes_write_while_another_reads(db_path):
+def test_several_processes_write_while_another_reads(store_url):
     """Four writers (fresh database, so they also race to create the tables) and a reader."""
     context = multiprocessing.get_context("spawn")
     start, stop = context.Event(), context.Event()
     results = context.Queue()
     writers = [
-        context.Process(target=write, args=(str(db_path), number, start, results))
+        context.Process(target=write, args=(store_url, number, start, results))
         for number in range(WRITERS)
     ]
-    reader = context.Process(target=read, args=(str(db_path), start, stop, results))
+    reader = context.Process(target=read, args=(store_url, start, stop, results))
     for process in [*writers, reader]:
         process.start()  # the writers wait for the reader's first search
     outcomes = [results.get(timeout=120) for _ in writers]
@@ -34,7 +34,7 @@ def test_several_processes_write_while_another_reads(db_path):
     assert next(detail for kind, detail in outcomes if kind == "reads") > 0
     assert all(process.exitcode == 0 for process in [*writers, reader])
 
-    store = TrackingStore(db_path)
+    store = TrackingStore(store_url)
     frame = store.search_runs(order_by="params.writer")
     assert frame["params.writer"].tolist() == list(range(WRITERS))
     assert (frame["status"] == "finished").all()
@@ -46,7 +46,8 @@ def test_several_processes_write_while_another_reads(db_path):
         assert history["value"].tolist() == [float(step) for step in range(METRICS_PER_WRITER)]
 
 
-def test_a_busy_database_is_waited_for(store, db_path):
+def test_a_busy_database_is_waited_for(sqlite_store, db_path):
+    store = sqlite_store
     """Another connection holds the write lock for a second: writes wait, reads do not."""
     run = store.start_run("patient")
     run.log_metric("m", 1.0)

@@ -83,9 +83,9 @@ def test_metrics_keep_history_and_latest_value(store):
     assert store.metric_history(run.id, "missing").empty
 
 
-def test_latest_value_survives_several_flushes(db_path):
+def test_latest_value_survives_several_flushes(store_url):
     logged = [(5, 50.0), (1, 10.0), (9, 90.0), (2, 20.0), (9, 91.0), (0, 0.0), (3, 30.0)]
-    with TrackingStore(db_path, flush_every=3) as store, store.start_run("steps") as run:
+    with TrackingStore(store_url, flush_every=3) as store, store.start_run("steps") as run:
         for step, value in logged:  # batches: steps 5 1 9 | 2 9 0 | 3
             run.log_metric("m", value, step=step)
     assert store.metrics(run.id) == {"m": 91.0}
@@ -170,9 +170,9 @@ def test_bad_records_are_refused_where_they_are_logged(store, call, match):
         call(run)
 
 
-def test_records_are_buffered_until_flushed(db_path):
-    writer = TrackingStore(db_path, flush_every=1000)
-    reader = TrackingStore(db_path)
+def test_records_are_buffered_until_flushed(store_url):
+    writer = TrackingStore(store_url, flush_every=1000)
+    reader = TrackingStore(store_url)
     run = writer.start_run("buffered")
     run.log_metric("m", 1.0)
     assert reader.metrics(run.id) == {}  # still in the writer's memory
@@ -184,9 +184,9 @@ def test_records_are_buffered_until_flushed(db_path):
     assert reader.get_run(run.id)["status"] == "finished"
 
 
-def test_a_full_buffer_flushes_itself(db_path):
-    writer = TrackingStore(db_path, flush_every=10)
-    reader = TrackingStore(db_path)
+def test_a_full_buffer_flushes_itself(store_url):
+    writer = TrackingStore(store_url, flush_every=10)
+    reader = TrackingStore(store_url)
     run = writer.start_run("auto")
     for step in range(25):
         run.log_metric("m", float(step), step=step)
@@ -248,7 +248,7 @@ def test_compare_runs(store):
         store.compare_runs([a.id, "ghost"])
 
 
-def test_schema_version_is_recorded_and_a_newer_one_refused(store, db_path):
+def test_schema_version_is_recorded_and_a_newer_one_refused(sqlite_store, db_path):
     conn = sqlite3.connect(db_path)
     (version,) = conn.execute(
         "SELECT version FROM schema_version WHERE component = 'tracking'"
@@ -275,8 +275,8 @@ def test_from_settings_uses_the_project_database(tmp_path):
     assert store.path == tmp_path / "outputs" / "mlops.db" and store.path.is_file()
 
 
-def run_script(code: str, db_path: Path) -> str:
-    script = textwrap.dedent(code).replace("DB", repr(str(db_path)))
+def run_script(code: str, location: str) -> str:
+    script = textwrap.dedent(code).replace("DB", repr(str(location)))
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60
     )
@@ -284,7 +284,7 @@ def run_script(code: str, db_path: Path) -> str:
     return done.stdout.strip()
 
 
-def test_a_run_whose_process_died_is_interrupted(store, db_path):
+def test_a_run_whose_process_died_is_interrupted(store, store_url):
     run_id = run_script(
         """
         import os
@@ -294,14 +294,14 @@ def test_a_run_whose_process_died_is_interrupted(store, db_path):
         print(run.id, flush=True)
         os._exit(0)
         """,
-        db_path,
+        store_url,
     )
     assert store.get_run(run_id)["status"] == "interrupted"
     assert store.metrics(run_id) == {}
     assert store.search_runs("attributes.status = 'interrupted'")["run_id"].tolist() == [run_id]
 
 
-def test_runs_left_open_at_exit_are_flushed(store, db_path):
+def test_runs_left_open_at_exit_are_flushed(store, store_url):
     run_id = run_script(
         """
         from mlops_nb.tracking import TrackingStore
@@ -309,7 +309,7 @@ def test_runs_left_open_at_exit_are_flushed(store, db_path):
         run.log_metric("kept", 1.0)
         print(run.id)
         """,
-        db_path,
+        store_url,
     )
     assert store.get_run(run_id)["status"] == "interrupted"
     assert store.metrics(run_id) == {"kept": 1.0}
