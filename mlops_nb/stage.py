@@ -25,7 +25,8 @@ import yaml
 
 from mlops_nb import artifacts
 from mlops_nb.config import Settings, load_settings
-from mlops_nb.errors import MlopsNbError, StageInputError
+from mlops_nb.dag import ancestors, run_order
+from mlops_nb.errors import MlopsNbError, StageInputError, TrackingError
 from mlops_nb.tracking import Run, TrackingStore
 
 MANIFEST = "stage.json"
@@ -43,6 +44,7 @@ RESERVED_RUN_FIELDS = frozenset(
         "params",
         "stages",
         "metrics",
+        "notes",
         "data_versions",
         "git",
         "environment",
@@ -79,7 +81,7 @@ class Stage:
         self.name = _stage_name(self.dir) if not self.is_dev else name
         self.run_dir = self.dir.parent
         self._tracking: TrackingStore | None = None
-        self._manifest = {
+        self._manifest: dict[str, Any] = {
             "stage": self.name,
             "artifacts": {},
             "metrics": {},
@@ -133,13 +135,30 @@ class Stage:
         return self._locate(stage, artifact)[1]
 
     def upstream(self, stage: str) -> dict[str, Any]:
-        """The manifest (artifacts, metrics, data versions) of an upstream stage."""
+        """The manifest (artifacts, metrics, notes, data versions) of an upstream stage."""
         folder = self._upstream_dir(stage)
         return json.loads((folder / MANIFEST).read_text())
 
     def log_metrics(self, metrics: dict[str, Any]) -> None:
-        """Record headline metrics of this stage (numbers or short text)."""
+        """Record headline metrics of this stage: numbers.
+
+        A metric is an int or a float (numpy scalars too; NaN for one that could
+        not be computed). A boolean is a 0/1 flag and is kept as ``true``/``false``
+        (``stratified``, ``promoted``). Text (a task, a model name, a decision)
+        is a fact, not a metric: record it with :meth:`note`.
+
+        Raises:
+            TrackingError: a value is not a number; nothing is recorded.
+        """
         clean = {str(k): artifacts.to_jsonable(v) for k, v in metrics.items()}
+        for key, value in clean.items():
+            if not isinstance(value, int | float):  # bool is an int
+                raise TrackingError(
+                    f"metric {key!r} of stage '{self.name}' is {value!r}, not a number: metrics "
+                    f"are numbers (int, float, bool); record text with stage.note({key!r}, ...)",
+                    stage=self.name,
+                    key=key,
+                )
         self._manifest["metrics"].update(clean)
         self._flush()
 
@@ -149,7 +168,11 @@ class Stage:
         self._flush()
 
     def note(self, key: str, value: Any) -> None:
-        """Record a fact for the run report (e.g. the contract used)."""
+        """Record a fact of this stage: text such as the task, the contract, the model name.
+
+        Notes sit beside the metrics in ``stage.json`` and in the stage's entry
+        of ``run.json``; a later stage reads them with ``upstream(stage)["notes"]``.
+        """
         self._manifest["notes"][key] = artifacts.to_jsonable(value)
         self._flush()
 
@@ -209,7 +232,7 @@ class Stage:
     def _missing_upstream(self, stage: str) -> StageInputError:
         """The error for an upstream ``stage`` without output, saying how to make it."""
         pipeline, order, needs = _pipeline_of(self.settings, self.name)
-        wanted = _ancestors(self.name, needs) - {self.name}
+        wanted = ancestors(self.name, needs) - {self.name}
         if not self.is_dev:
             why = (
                 f"the run has no finished '{stage}' stage"
@@ -259,7 +282,7 @@ def _pipeline_of(
             stages = body.get("stages") or {}
             if stage in stages:
                 needs = {str(s): _names((spec or {}).get("needs")) for s, spec in stages.items()}
-                return str(name), _run_order(needs), needs
+                return str(name), run_order(needs), needs
     except (OSError, yaml.YAMLError, AttributeError, TypeError):
         pass  # a broken pipeline.yaml is reported when a run starts
     return None, [], {}
@@ -271,34 +294,13 @@ def _names(needs: Any) -> list[str]:
     return [str(needs)] if isinstance(needs, str) else [str(n) for n in needs]
 
 
-def _run_order(needs: dict[str, list[str]]) -> list[str]:
-    """Stages so that each comes after what it needs, keeping declaration order (as a run)."""
-    ordered: list[str] = []
-    while True:
-        ready = next((s for s in needs if s not in ordered and set(needs[s]) <= set(ordered)), None)
-        if ready is None:  # all placed, or a cycle the spec reports when a run starts
-            return ordered
-        ordered.append(ready)
-
-
-def _ancestors(stage: str, needs: dict[str, list[str]]) -> set[str]:
-    seen: set[str] = set()
-    todo = [stage]
-    while todo:
-        current = todo.pop()
-        if current not in seen:
-            seen.add(current)
-            todo.extend(needs.get(current, []))
-    return seen
-
-
 def _until(missing: list[str], needs: dict[str, list[str]], asking: str) -> str:
     """The stage whose ``--until`` makes every missing stage: the last that covers them all.
 
     When none does (stages on parallel branches), the asking stage itself, which
     then runs too.
     """
-    covering = [s for s in missing if set(missing) <= _ancestors(s, needs)]
+    covering = [s for s in missing if set(missing) <= ancestors(s, needs)]
     return covering[-1] if covering else asking
 
 

@@ -73,8 +73,9 @@ def mlops(monkeypatch, capsys):
 
 
 def test_the_walk_sees_every_command():
-    assert {("run",), ("runs", "list"), ("models", "promote"), ("serve",)} <= set(COMMANDS)
-    assert {(), ("runs",), ("models",)} == set(GROUPS)
+    commands = {("run",), ("runs", "list"), ("models", "promote"), ("serve",), ("store", "info")}
+    assert commands <= set(COMMANDS)
+    assert {(), ("runs",), ("models",), ("store",)} == set(GROUPS)
 
 
 @pytest.mark.parametrize("path", list(COMMANDS), ids=ids)

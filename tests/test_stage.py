@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from sklearn.preprocessing import StandardScaler
 
-from mlops_nb import MlopsNbError, Stage, StageInputError
+from mlops_nb import MlopsNbError, Stage, StageInputError, TrackingError
 from mlops_nb.artifacts import ArtifactError
 
 matplotlib.use("Agg")
@@ -188,3 +189,24 @@ def test_unsupported_objects_are_refused_clearly(settings):
 def test_a_run_folder_names_the_stage_from_the_folder(settings, tmp_path):
     stage = Stage("ignored", stage_dir=tmp_path / "run" / "03_features", settings=settings)
     assert stage.name == "features" and not stage.is_dev and stage.run_id == "run"
+
+
+def test_metrics_are_numbers_and_text_goes_to_notes(settings):
+    stage = Stage("prepare", settings=settings)
+    stage.log_metrics({"rows": np.int64(8), "auc": np.float64(0.5), "loss": float("nan")})
+    stage.log_metrics({"stratified": True})  # a flag is a 0/1 number, kept as true/false
+    for text in ({"task": "binary"}, {"rows": None}, {"classes": [0, 1]}):
+        with pytest.raises(TrackingError, match=r"not a number: .*stage\.note\(") as caught:
+            stage.log_metrics({"train_rows": 6, **text})
+        assert caught.value.stage == "prepare" and caught.value.key == next(iter(text))
+    stage.note("task", "binary")
+    manifest = json.loads((stage.dir / "stage.json").read_text())
+    assert manifest["metrics"] == {
+        "rows": 8,
+        "auc": 0.5,
+        "loss": pytest.approx(float("nan"), nan_ok=True),
+        "stratified": True,
+    }
+    assert "train_rows" not in manifest["metrics"], "a refused call records nothing"
+    assert manifest["notes"] == {"task": "binary"}
+    assert Stage("features", settings=settings).upstream("prepare")["notes"]["task"] == "binary"

@@ -71,6 +71,17 @@ class TuningResult:
         """The fitted pipeline of :attr:`best_name`."""
         return self.estimators[self.best_name]
 
+    @property
+    def best(self) -> pd.Series:
+        """The leaderboard row of :attr:`best_name` (``cv_score``, ``cv_std``, ``params``...)."""
+        rows = self.leaderboard.loc[self.leaderboard["candidate"] == self.best_name]
+        return rows.iloc[0]
+
+    @property
+    def best_score(self) -> float:
+        """The cross-validated score of :attr:`best_name`, in :attr:`metric`'s units."""
+        return float(self.best["cv_score"])
+
 
 def tune(
     features: Pipeline,

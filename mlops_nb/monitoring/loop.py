@@ -12,18 +12,17 @@ The ``monitor`` pipeline (``templates/09_monitor.ipynb`` then
 * :func:`monitor_decision` applies the policy declared in pipeline.yaml: ``degraded``
   (performance fell more than allowed) before ``drift`` (dataset drift, or
   prediction drift when the policy counts it) before ``ok``;
-* :func:`retraining_frame` and :func:`training_contract` prepare a retraining
-  run on the reference data plus the labelled current data, validated by the
-  contract the production model was trained under.
+  :func:`decide_monitoring` makes it the :class:`MonitorDecision` the monitor
+  stage saves (``decision.json``) for the retrain stage, whose steps are in
+  :mod:`mlops_nb.monitoring.retraining`.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import pandas as pd
@@ -32,19 +31,22 @@ from mlops_nb.config import Settings
 from mlops_nb.errors import MlopsNbError
 from mlops_nb.monitoring.errors import MonitoringError
 
+if TYPE_CHECKING:
+    from mlops_nb.monitoring.drift import DriftReport
+    from mlops_nb.monitoring.performance import PerformanceReport
+
 __all__ = [
     "DECISIONS",
     "INFERENCE_SOURCE",
     "PREDICTION_COLUMN",
     "PROFILE_FILE",
     "CurrentData",
+    "MonitorDecision",
+    "decide_monitoring",
     "load_current_data",
     "monitor_decision",
     "prediction_scores",
     "reference_frame",
-    "retraining_frame",
-    "retraining_outcome",
-    "training_contract",
 ]
 
 INFERENCE_SOURCE = "inference"
@@ -69,6 +71,22 @@ class CurrentData:
     frame: pd.DataFrame
     source: str
     labelled: bool
+
+    def require_columns(self, columns: Iterable[str]) -> None:
+        """Refuse current data that lacks any of ``columns`` (the model's inputs).
+
+        Raises:
+            MonitoringError: naming the missing columns and those the data has.
+        """
+        missing = [str(c) for c in columns if c not in self.frame.columns]
+        if missing:
+            raise MonitoringError(
+                f"the current data ({self.source}) lacks the model's input column(s) "
+                f"{', '.join(missing)}; it has {', '.join(map(str, self.frame.columns))}. "
+                f"Monitor data with the same schema.",
+                columns=missing,
+                source=self.source,
+            )
 
 
 def load_current_data(
@@ -100,7 +118,7 @@ def load_current_data(
             f"current_data at data with rows (or serve the model to fill its inference log).",
             source=shown,
         )
-    labelled = bool(target) and target in frame.columns and frame[target].notna().any()
+    labelled = bool(target) and target in frame.columns and bool(frame[target].notna().any())
     return CurrentData(frame, shown, labelled)
 
 
@@ -214,75 +232,124 @@ def _drift_counts(drift: Any) -> tuple[str, str, str]:
     return count, names, f"; not checked: {', '.join(notes)}" if notes else ""
 
 
-def training_contract(settings: Settings, pipeline_run: str | None) -> Path | None:
-    """The contract the validate stage of ``pipeline_run`` used, if that run is archived."""
-    if not pipeline_run:
-        return None
-    matches = sorted((settings.runs_dir / pipeline_run).glob("*_validate/contract.yaml"))
-    return matches[0] if matches else None
+@dataclass(frozen=True, kw_only=True)
+class MonitorDecision:
+    """The monitor stage's decision, as saved for the retrain stage (``decision.json``).
 
-
-def retraining_frame(
-    settings: Settings, data_version: str | None, current: pd.DataFrame, target: str
-) -> tuple[pd.DataFrame, int]:
-    """The reference data a version was trained from, followed by the labelled current rows.
-
-    Returns:
-        The combined frame (the reference's columns, in its order) and the
-        number of reference rows in it.
-
-    Raises:
-        MonitoringError: The reference snapshot is gone, or the current data lacks
-            columns the reference has.
+    Attributes:
+        decision: ``ok``, ``drift`` or ``degraded`` (:data:`DECISIONS`).
+        reason: Why, with the counts (:func:`monitor_decision`).
+        model: The monitored version (``NAME:VERSION``).
+        alias: The alias it was monitored at.
+        current_data: Where the current data came from (passwords hidden).
+        current_version: The content hash of the current data's snapshot.
+        labelled: Whether the current data has the target (performance was
+            checked; the rows can be retrained on).
+        drift: The drift report (:meth:`~mlops_nb.monitoring.DriftReport.to_dict`).
+        performance: The performance check's ``to_dict()``, or None without labels.
     """
-    from mlops_nb.data.snapshot import snapshot_path
 
-    path = snapshot_path(settings.snapshots_dir, str(data_version))
-    if not data_version or not path.is_file():
-        raise MonitoringError(
-            f"cannot retrain: the training data snapshot {data_version!r} of the monitored "
-            f"version is not in {settings.snapshots_dir}; retrain with `mlops-nb run train` "
-            f"on the data you want instead.",
-            data_version=data_version,
-        )
-    reference = pd.read_parquet(path)
-    missing = [c for c in reference.columns if c not in current.columns]
-    if missing:
-        raise MonitoringError(
-            f"cannot retrain on the current data: it lacks column(s) {', '.join(missing)} "
-            f"that the training data has; provide labelled data with all of them.",
-            columns=missing,
-        )
-    labelled = current.loc[current[target].notna(), list(reference.columns)]
-    combined = pd.concat([reference, labelled], ignore_index=True)
-    return combined, len(reference)
+    decision: str
+    reason: str
+    model: str
+    alias: str
+    current_data: str
+    current_version: str | None
+    labelled: bool
+    drift: dict[str, Any] = field(default_factory=dict)
+    performance: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.decision not in DECISIONS:
+            raise MonitoringError(
+                f"{self.decision!r} is not a monitoring decision; the decisions are "
+                f"{', '.join(DECISIONS)}.",
+                decision=self.decision,
+            )
+        if not isinstance(self.labelled, bool) or not isinstance(self.model, str):
+            raise MonitoringError(
+                f"a monitoring decision's labelled is true or false and its model a reference "
+                f"(NAME:VERSION); got labelled={self.labelled!r}, model={self.model!r}.",
+                decision=self.decision,
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decision as JSON values, the keys in ``decision.json``'s order."""
+        return {
+            "decision": self.decision,
+            "reason": self.reason,
+            "model": self.model,
+            "alias": self.alias,
+            "current_data": self.current_data,
+            "current_version": self.current_version,
+            "labelled": self.labelled,
+            "drift": self.drift,
+            "performance": self.performance,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MonitorDecision:
+        """Read a decision back from :meth:`to_dict`'s values (the monitor stage's decision.json).
+
+        Raises:
+            MonitoringError: ``data`` is not a mapping, lacks a key or has a key
+                no decision has, or holds an unknown decision.
+        """
+        if not isinstance(data, Mapping):
+            raise MonitoringError(
+                f"a monitoring decision is a mapping such as the monitor stage's "
+                f"decision.json, not {type(data).__name__}."
+            )
+        keys = [f.name for f in fields(cls)]
+        missing = [k for k in keys if k not in data and k not in _OPTIONAL_DECISION_KEYS]
+        unknown = [str(k) for k in data if k not in keys]
+        if missing or unknown:
+            problems = [f"lacks {', '.join(missing)}"] if missing else []
+            problems += [f"has unknown key(s) {', '.join(unknown)}"] if unknown else []
+            raise MonitoringError(
+                f"the monitoring decision {' and '.join(problems)}; pass the monitor stage's "
+                f"decision (decide_monitoring(), saved as decision.json), whose keys are "
+                f"{', '.join(keys)}.",
+                missing=missing,
+            )
+        return cls(**{str(k): v for k, v in data.items()})
 
 
-def retraining_outcome(run: dict[str, Any]) -> dict[str, Any]:
-    """What a retraining run did: its id, status, the version registered, the gate's verdict."""
-    stages = {stage["name"]: stage for stage in run["stages"]}
-    registered = (stages.get("register") or {}).get("metrics") or {}
-    verdict: dict[str, Any] = {}
-    evaluate = stages.get("evaluate")
-    if evaluate is not None:
-        path = Path(run["run_dir"]) / evaluate["dir"] / "decision.json"
-        if path.is_file():
-            verdict = json.loads(path.read_text())
-    outcome: dict[str, Any] = {
-        "status": run["status"],
-        "run": run["id"],
-        "model": registered.get("model"),
-        "version": registered.get("version"),
-        "promoted": registered.get("promoted"),
-        "alias": verdict.get("alias"),
-        "reason": verdict.get("reason"),
-    }
-    if outcome["version"] is None:
-        outcome["summary"] = f"run {run['id']} {run['status']} without registering a version"
-    else:
-        moved = "promoted to" if outcome["promoted"] else "did not take"
-        outcome["summary"] = (
-            f"run {run['id']} registered {outcome['model']}:{outcome['version']}, "
-            f"{moved} {outcome['alias']} ({outcome['reason']})"
-        )
-    return outcome
+_OPTIONAL_DECISION_KEYS = frozenset({"drift", "performance"})
+
+
+def decide_monitoring(
+    drift: DriftReport,
+    performance: PerformanceReport | None,
+    *,
+    model: str,
+    alias: str,
+    current: CurrentData,
+    current_version: str | None,
+    prediction_drift_counts: bool = True,
+) -> MonitorDecision:
+    """The monitor stage's decision: :func:`monitor_decision`'s verdict with what it rests on.
+
+    Args:
+        drift: The drift report of the current data against the reference profile.
+        performance: The performance check on the labelled current rows, or None.
+        model: The monitored version's reference (``NAME:VERSION``).
+        alias: The alias it is monitored at.
+        current: The current data.
+        current_version: The content hash of its snapshot.
+        prediction_drift_counts: Whether prediction drift alone means ``drift``.
+    """
+    decision, reason = monitor_decision(
+        drift, performance, prediction_drift_counts=prediction_drift_counts
+    )
+    return MonitorDecision(
+        decision=decision,
+        reason=reason,
+        model=model,
+        alias=alias,
+        current_data=current.source,
+        current_version=current_version,
+        labelled=bool(current.labelled),
+        drift=drift.to_dict(),
+        performance=performance.to_dict() if performance is not None else None,
+    )

@@ -1,4 +1,4 @@
-"""What changed between two runs: params, metrics, stages, data, code, packages, model.
+"""What changed between two runs: params, metrics, notes, stages, data, code, packages, model.
 
 Two run records (the ``run.json`` manifests, see :mod:`mlops_nb.pipeline.archive`)
 are compared key by key::
@@ -41,18 +41,29 @@ __all__ = [
     "format_value",
     "previous_run",
     "registered_model",
+    "run_notes",
     "run_outcome",
     "same_value",
     "stage_entries",
 ]
 
 EQUAL, CHANGED, ADDED, REMOVED = "equal", "changed", "added", "removed"
-SECTIONS = ("params", "stage_params", "metrics", "data_versions", "git", "packages", "outcome")
+SECTIONS = (
+    "params",
+    "stage_params",
+    "metrics",
+    "notes",
+    "data_versions",
+    "git",
+    "packages",
+    "outcome",
+)
 """The key-by-key sections of a :class:`RunDiff`, in display order."""
 TITLES = {
     "params": "params",
     "stage_params": "stage params",
     "metrics": "metrics",
+    "notes": "notes",
     "stages": "stages",
     "data_versions": "data versions",
     "git": "code (git)",
@@ -166,6 +177,7 @@ class RunDiff:
         stage_params: Per-stage parameters (``stage.param``), except those that
             only repeat a pipeline-level parameter with the same values.
         metrics: Every ``stage.key`` metric, numeric ones with delta and relative change.
+        notes: Every ``stage.key`` note (the task, the model name, the best candidate...).
         stages: Each stage's status, seconds and cache use.
         data_versions: The data versions the stages logged.
         git: The commit and whether the work tree had uncommitted changes.
@@ -181,6 +193,7 @@ class RunDiff:
     params: tuple[Difference, ...] = ()
     stage_params: tuple[Difference, ...] = ()
     metrics: tuple[Difference, ...] = ()
+    notes: tuple[Difference, ...] = ()
     stages: tuple[StageDiff, ...] = ()
     data_versions: tuple[Difference, ...] = ()
     git: tuple[Difference, ...] = ()
@@ -369,6 +382,7 @@ def compare_runs(record_a: Mapping[str, Any], record_b: Mapping[str, Any]) -> Ru
         metrics=_compare(
             _mapping(record_a.get("metrics")), _mapping(record_b.get("metrics")), numeric=True
         ),
+        notes=_compare(run_notes(record_a), run_notes(record_b)),
         stages=_stage_diffs(stages_a, stages_b),
         data_versions=_compare(
             _mapping(record_a.get("data_versions")), _mapping(record_b.get("data_versions"))
@@ -383,9 +397,8 @@ def compare_runs(record_a: Mapping[str, Any], record_b: Mapping[str, Any]) -> Ru
 def run_outcome(record: Mapping[str, Any]) -> dict[str, Any]:
     """What a run was and decided: pipeline, status, model version registered, promotion...
 
-    The registered version comes from the metrics of the stage that logged both
-    ``model`` and ``version`` (the ``register`` stage); ``promoted`` is its alias
-    decision. Monitor runs carry ``decision``, ``decision_reason``,
+    The registered version is :func:`registered_model`'s; ``promoted`` is its
+    alias decision. Monitor runs carry ``decision``, ``decision_reason``,
     ``monitored_model`` and ``retraining`` at the top level of run.json.
     """
     out: dict[str, Any] = {"pipeline": record.get("pipeline"), "status": record.get("status")}
@@ -406,19 +419,34 @@ def run_outcome(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def registered_model(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The metrics of the stage that registered a model version (``model``, ``version``...).
+    """What the stage that registered a model version logged: ``model``, ``version``...
 
-    The stage named ``register`` is preferred; otherwise the last stage whose
-    metrics have both ``model`` and ``version``. Empty when no stage registered one.
+    That stage noted the ``model`` name and logged the ``version`` metric (runs
+    archived before text became notes logged ``model`` as a metric too); its
+    metrics and notes are returned together. The stage named ``register`` is
+    preferred; otherwise the last stage with both. Empty when no stage registered one.
     """
     found: dict[str, Any] = {}
     for stage in stage_entries(record):
-        metrics = _mapping(stage.get("metrics"))
-        if "model" in metrics and "version" in metrics:
-            found = dict(metrics)
+        logged = {**_mapping(stage.get("metrics")), **_mapping(stage.get("notes"))}
+        if "model" in logged and "version" in logged:
+            found = logged
             if stage.get("name") == "register":
                 return found
     return found
+
+
+def run_notes(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Every stage's notes as ``stage.key`` → value, as ``metrics`` holds the metrics.
+
+    Built from the stage entries, so it reads runs archived before run.json
+    carried the summary.
+    """
+    return {
+        f"{stage['name']}.{key}": value
+        for stage in stage_entries(record)
+        for key, value in _mapping(stage.get("notes")).items()
+    }
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ It shows the stage timeline (a bar per stage proportional to its seconds,
 cached stages marked), the headline metrics, links to each stage's report and
 executed notebook, the model version registered and the gate's alias decision,
 a monitor run's decision and retraining, the run that triggered this one, and
-what changed in params and metrics since the previous run of the same pipeline
+what changed in params, metrics and notes since the previous run of the same pipeline
 (deltas only for quantities: none for a version number, a flag or a text;
 shares in percentage points). A partial run (``--until``) says so, and is
 compared on the stages it ran.
@@ -34,9 +34,10 @@ from urllib.parse import quote
 
 import jinja2
 
-from mlops_nb.artifacts import ArtifactError
+from mlops_nb.errors import ArtifactError, RegistryError
 from mlops_nb.pipeline import compare
 from mlops_nb.pipeline.archive import INDEX, RUN_FILE
+from mlops_nb.registry.gate import PromotionRecord
 
 __all__ = ["INDEX", "STAGE_REPORT", "export_html", "gate_decision", "write_index"]
 
@@ -393,10 +394,11 @@ def _model(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any] | None:
 def gate_decision(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The promotion gate's decision recorded by a stage of the run, or None.
 
-    It is the ``decision`` artifact (``NN_evaluate/decision.json``) of the
-    first stage that saved one: whether to promote, why, the alias, the metric
-    compared, the challenger's and champion's values, and its link from the
-    run's ``index.html``.
+    It is the ``decision`` artifact (``NN_evaluate/decision.json``, a
+    :class:`~mlops_nb.registry.gate.PromotionRecord`) of the first stage that
+    saved one: whether to promote, why, the alias, the metric compared, the
+    challenger's and champion's values, and its link from the run's
+    ``index.html``. A file that is not a promotion decision is skipped.
     """
     for stage in compare.stage_entries(record):
         artifact = _mapping(_mapping(stage.get("artifacts")).get("decision"))
@@ -404,34 +406,45 @@ def gate_decision(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any] | 
         folder = stage.get("dir")
         if not artifact or not isinstance(folder, str) or not isinstance(file, str):
             continue
-        try:
-            decision = json.loads((run_dir / folder / file).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            log.debug("no gate decision in %s: %s", folder, exc)
+        decision = _promotion_record(run_dir / folder / file)
+        if decision is None:
             continue
-        if isinstance(decision, dict) and "promote" in decision:
-            params = {**_mapping(record.get("params")), **_mapping(stage.get("params"))}
-            decided = decision.get("decided") is not False
-            promote = bool(decision.get("promote"))
-            return {
-                "stage": stage["name"],
-                "promote": promote,
-                "verdict": "promote" if promote else ("keep" if decided else "not decided"),
-                "decided": decided,
-                "reason": decision.get("reason"),
-                "summary": decision.get("summary"),
-                "alias": decision.get("alias"),
-                "metric": decision.get("metric"),
-                "challenger": _float(decision.get("challenger")),
-                "champion": _float(decision.get("champion")),
-                "champion_version": decision.get("champion_version"),
-                # the gate records the observed improvement as "margin"; the required one
-                # is the evaluate stage's parameter
-                "improvement": _float(decision.get("improvement", decision.get("margin"))),
-                "required_margin": _float(decision.get("required_margin", params.get("margin"))),
-                "href": f"{quote(folder)}/{quote(file)}",
-            }
+        params = {**_mapping(record.get("params")), **_mapping(stage.get("params"))}
+        return {
+            "stage": stage["name"],
+            "promote": decision.promote,
+            "verdict": decision.verdict,
+            "decided": decision.decided,
+            "reason": decision.reason,
+            "summary": decision.summary,
+            "alias": decision.alias,
+            "metric": decision.metric,
+            "challenger": _float(decision.challenger),
+            "champion": _float(decision.champion),
+            "champion_version": decision.champion_version,
+            # the gate records the observed improvement as "margin"; the required one
+            # is the evaluate stage's parameter
+            "improvement": _float(decision.margin),
+            "required_margin": _float(params.get("margin")),
+            "href": f"{quote(folder)}/{quote(file)}",
+        }
     return None
+
+
+def _promotion_record(path: Path) -> PromotionRecord | None:
+    """The promotion decision saved at ``path``, or None (missing, damaged, or another kind)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.debug("no gate decision in %s: %s", path.parent.name, exc)
+        return None
+    if not isinstance(data, dict) or "promote" not in data:
+        return None
+    try:
+        return PromotionRecord.from_dict(data)
+    except RegistryError as exc:
+        log.debug("the gate decision %s is malformed, not shown: %s", path, exc)
+        return None
 
 
 def _monitor(record: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -466,7 +479,7 @@ def _trigger(record: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _comparison(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any]:
-    """The params and metrics differences against the previous run of the pipeline."""
+    """The params, metrics and notes differences against the previous run of the pipeline."""
     out: dict[str, Any] = {
         "previous": None,
         "status": None,
@@ -497,13 +510,18 @@ def _comparison(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any]:
             href=run_href(previous_id),
             diff=diff,
             params=[*diff.section("params"), *_only(diff.section("stage_params"), kept)],
-            metrics=[_metric_change(d) for d in _only(diff.section("metrics"), kept)],
+            metrics=[_metric_change(d) for d in _only(_metrics_and_notes(diff), kept)],
             only_stages=sorted(kept) if kept is not None else None,
         )
     except Exception as exc:  # a damaged previous run must never break the report
         log.warning("could not compare run %s with the previous one: %s", record["id"], exc)
         out.update(previous=None, diff=None, params=[], metrics=[], error=str(exc))
     return out
+
+
+def _metrics_and_notes(diff: compare.RunDiff) -> list[compare.Difference]:
+    """The differing metrics, then the differing notes (text such as the model name)."""
+    return [*diff.section("metrics"), *diff.section("notes")]
 
 
 def _metric_change(difference: compare.Difference) -> dict[str, Any]:

@@ -44,8 +44,9 @@ def _write(
     }
     run.log_metrics(numeric)
     run.log_metric("seconds", float(entry["seconds"] or 0))
-    text = {k: v for k, v in entry.get("metrics", {}).items() if k not in numeric}
-    run.set_tags({f"metric.{k}": v for k, v in text.items()})
+    flags = {k: v for k, v in entry.get("metrics", {}).items() if k not in numeric}
+    run.set_tags({f"metric.{k}": v for k, v in flags.items()})  # booleans, as before
+    run.set_tags({f"note.{k}": v for k, v in entry.get("notes", {}).items()})
     for artifact in entry.get("artifacts", {}).values():
         run.log_artifact(stage_dir / artifact["file"])
     run.end(_STATUS.get(entry["status"], "failed"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ import pandas as pd
 from mlops_nb.errors import RegistryError
 from mlops_nb.modeling import compare_models, primary_metric
 from mlops_nb.prep.keys import KEY_COLUMN, SplitRule
-from mlops_nb.registry.gate import PromotionDecision, decide_promotion
+from mlops_nb.registry.gate import PromotionDecision, PromotionRecord, decide_promotion
 from mlops_nb.registry.package import read_metadata
 from mlops_nb.registry.promotion import find_version
 from mlops_nb.registry.registry import ModelVersion, Registry
@@ -86,25 +86,29 @@ class ChampionComparison:
         )
         return text + (f"; left out: {left_out}." if left_out else ": none was left out.")
 
-    def record(self, model_name: str) -> dict[str, Any]:
-        """The decision as the register stage consumes it (``decision.json``)."""
-        return {
-            **asdict(self.decision),
-            "decided": self.decided,
-            "model_name": model_name,
-            "metric": self.metric,
-            "alias": self.alias,
-            "champion_version": self.champion.version if self.champion else None,
-            "holdout_rows": self.holdout_rows,
-            "compared_rows": self.compared_rows,
-            "excluded": dict(self.excluded),
-            "summary": self.summary,
-        }
+    def record(self, model_name: str) -> PromotionRecord:
+        """The decision as the register stage consumes it (``record.to_dict()`` → decision.json)."""
+        return PromotionRecord(
+            promote=self.decision.promote,
+            reason=self.decision.reason,
+            margin=self.decision.margin,
+            champion=self.decision.champion,
+            challenger=self.decision.challenger,
+            decided=self.decided,
+            model_name=model_name,
+            metric=self.metric,
+            alias=self.alias,
+            champion_version=self.champion.version if self.champion else None,
+            holdout_rows=self.holdout_rows,
+            compared_rows=self.compared_rows,
+            excluded=dict(self.excluded),
+            summary=self.summary,
+        )
 
 
 def training_keys(registry: Registry, version: ModelVersion) -> tuple[np.ndarray, SplitRule] | None:
     """The identities of ``version``'s training rows and its split rule, if it recorded them."""
-    metadata = read_metadata(version.path)
+    metadata = read_metadata(registry.materialize(version).path)
     recorded = (metadata.get("attachments") or {}).get(TRAINING_KEYS_FILE)
     if not recorded or not metadata.get("split"):
         return None

@@ -8,16 +8,23 @@ minimum declared in pipeline.yaml, or always when no minimum is declared.
 
 Improvements are compared with a tolerance of 1e-9, so that ``0.85 - 0.80``
 counts as a 0.05 improvement despite floating-point rounding.
+
+The evaluate stage records the decision with the facts of the comparison as a
+:class:`PromotionRecord` (``decision.json``); the register stage applies it
+(:func:`~mlops_nb.registry.promotion.apply_decision`), and the run report and
+the registry browser read it back with :meth:`PromotionRecord.from_dict`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from mlops_nb.errors import RegistryError
 
-__all__ = ["PromotionDecision", "decide_promotion"]
+__all__ = ["PromotionDecision", "PromotionRecord", "decide_promotion"]
 
 TOLERANCE = 1e-9
 
@@ -40,6 +47,181 @@ class PromotionDecision:
     margin: float | None
     champion: float | None
     challenger: float
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PromotionRecord(Mapping[str, Any]):
+    """A promotion decision as recorded for the register stage (``decision.json``).
+
+    It reads like the dict it is saved as (``record["promote"]``, ``dict(record)``),
+    and two records, or a record and a dict, are equal when their
+    :meth:`to_dict` values are.
+
+    Attributes:
+        promote: Whether the challenger takes ``alias``.
+        reason: The gate's sentence, with the numbers, kept in the alias history.
+        alias: The champion alias the decision is about.
+        margin: The observed improvement over the champion, or None.
+        champion: The champion's metric on the compared rows, or None.
+        challenger: The challenger's metric on the compared rows.
+        decided: False when the comparison could not be made honestly; the
+            champion is then kept and ``reason`` says why.
+        model_name: The registry name the challenger is registered under.
+        metric: The metric compared.
+        champion_version: The version at ``alias`` when the decision was made
+            (None: there was none); the alias moves only if it still holds it.
+        holdout_rows: Rows in the holdout.
+        compared_rows: Holdout rows seen by neither model, the ones compared.
+        excluded: Why holdout rows were left out → how many.
+        summary: One sentence on the rows compared and left out.
+    """
+
+    promote: bool
+    reason: str
+    alias: str
+    margin: float | None = None
+    champion: float | None = None
+    challenger: float | None = None
+    decided: bool = True
+    model_name: str | None = None
+    metric: str | None = None
+    champion_version: int | None = None
+    holdout_rows: int | None = None
+    compared_rows: int | None = None
+    excluded: Mapping[str, int] = field(default_factory=dict)
+    summary: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        """``promote``, ``keep`` (the champion won) or ``not decided`` (it could not be judged)."""
+        if self.promote:
+            return "promote"
+        return "keep" if self.decided else "not decided"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON values, the keys in ``decision.json``'s order."""
+        return {
+            "promote": self.promote,
+            "reason": self.reason,
+            "margin": self.margin,
+            "champion": self.champion,
+            "challenger": self.challenger,
+            "decided": self.decided,
+            "model_name": self.model_name,
+            "metric": self.metric,
+            "alias": self.alias,
+            "champion_version": self.champion_version,
+            "holdout_rows": self.holdout_rows,
+            "compared_rows": self.compared_rows,
+            "excluded": dict(self.excluded),
+            "summary": self.summary,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PromotionRecord:
+        """Read a record back from :meth:`to_dict`'s values (``decision.json``).
+
+        ``promote``, ``reason`` and ``alias`` are required; the other keys may be
+        missing (records written before they existed) and take their defaults.
+
+        Raises:
+            RegistryError: ``data`` is not a mapping, lacks a required key, has
+                a key no record has, or a value of the wrong type.
+        """
+        if isinstance(data, PromotionRecord):
+            return data
+        if not isinstance(data, Mapping):
+            raise RegistryError(
+                f"a promotion decision is a mapping such as the evaluate stage's "
+                f"decision.json, not {type(data).__name__}."
+            )
+        unknown = [str(k) for k in data if k not in _RECORD_TYPES]
+        missing = [k for k in _REQUIRED if k not in data]
+        if unknown or missing:
+            raise RegistryError(_shape_problem(data, missing, unknown), missing=missing)
+        values = {str(k): _checked(str(k), v) for k, v in data.items()}
+        return cls(**values)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
+
+_REQUIRED = ("promote", "reason", "alias")
+_RECORD_TYPES: dict[str, tuple[str, bool]] = {
+    "promote": ("bool", False),
+    "reason": ("str", False),
+    "alias": ("str", False),
+    "margin": ("number", True),
+    "champion": ("number", True),
+    "challenger": ("number", True),
+    "decided": ("bool", False),
+    "model_name": ("str", True),
+    "metric": ("str", True),
+    "champion_version": ("int", True),
+    "holdout_rows": ("int", True),
+    "compared_rows": ("int", True),
+    "excluded": ("counts", False),
+    "summary": ("str", True),
+}
+"""Each key of a record: its kind and whether it may be null."""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_counts(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(_is_whole(n) for n in value.values())
+
+
+_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "bool": ("true or false", lambda value: isinstance(value, bool)),
+    "str": ("text", lambda value: isinstance(value, str)),
+    "number": ("a number", _is_number),
+    "int": ("a whole number", _is_whole),
+    "counts": ("a mapping of reasons to row counts", _is_counts),
+}
+
+
+def _checked(key: str, value: Any) -> Any:
+    """``value`` (numpy scalars as Python ones) if it is of ``key``'s kind."""
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    kind, nullable = _RECORD_TYPES[key]
+    described, fits = _KINDS[kind]
+    if value is None and nullable:
+        return None
+    if value is not None and fits(value):
+        return {str(k): v for k, v in value.items()} if kind == "counts" else value
+    raise RegistryError(
+        f"the promotion decision's {key!r} must be {described}"
+        f"{' or null' if nullable else ''}, not {value!r}.",
+        key=key,
+    )
+
+
+def _shape_problem(data: Mapping[str, Any], missing: list[str], unknown: list[str]) -> str:
+    problems = []
+    if missing:
+        problems.append(f"lacks {', '.join(repr(k) for k in missing)}")
+    if unknown:
+        problems.append(f"has unknown key(s) {', '.join(repr(k) for k in unknown)}")
+    has = ", ".join(str(k) for k in data) or "nothing"
+    return (
+        f"the promotion decision {' and '.join(problems)} (it has: {has}); pass the evaluate "
+        f"stage's decision (ChampionComparison.record(), saved as decision.json), whose keys "
+        f"are {', '.join(_RECORD_TYPES)}."
+    )
 
 
 def _number(value: float) -> str:

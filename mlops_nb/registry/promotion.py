@@ -14,6 +14,7 @@ These are the steps the register and evaluate stages take around
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
@@ -21,6 +22,7 @@ import pandera.pandas as pa
 
 from mlops_nb.data import parse_source
 from mlops_nb.errors import ModelNotFoundError, RegistryError
+from mlops_nb.registry.gate import PromotionRecord
 from mlops_nb.registry.names import validate_name
 from mlops_nb.registry.registry import ModelVersion, Registry
 
@@ -75,17 +77,37 @@ def ensure_same_problem(
 def apply_decision(
     registry: Registry,
     version: ModelVersion,
-    decision: dict[str, Any],
+    decision: PromotionRecord | Mapping[str, Any],
     *,
     run: str | None,
     staging_alias: str | None = "staging",
 ) -> list[dict[str, Any]]:
     """Move aliases for a freshly registered ``version`` as the gate ``decision`` says.
 
-    ``staging_alias`` (if any) always moves to the new version; ``decision["alias"]``
-    moves only when ``decision["promote"]``, and only if the champion is still the
+    ``staging_alias`` (if any) always moves to the new version; ``decision.alias``
+    moves only when ``decision.promote``, and only if the champion is still the
     one the decision was made against. Returns the changes made.
+
+    Args:
+        registry: The project registry.
+        version: The version just registered.
+        decision: The evaluate stage's :class:`~mlops_nb.registry.gate.PromotionRecord`,
+            or its ``decision.json`` as a mapping.
+        run: The pipeline run applying it (kept in the alias history).
+        staging_alias: The alias every new version takes, or None.
+
+    Raises:
+        RegistryError: a malformed decision, one made for another model, or a
+            champion that moved since the decision was made (nothing is moved).
     """
+    record = PromotionRecord.from_dict(decision)
+    if record.model_name is not None and record.model_name != version.name:
+        raise RegistryError(
+            f"the promotion decision is about model '{record.model_name}', not "
+            f"'{version.name}' v{version.version}; apply the decision of the run that "
+            f"registered this version.",
+            model=version.name,
+        )
     changes = []
     if staging_alias:
         moved = registry.set_alias(
@@ -96,20 +118,19 @@ def apply_decision(
             run=run,
         )
         changes.append({"alias": staging_alias, "version": version.version, "moved": moved})
-    if not decision.get("promote"):
+    if not record.promote:
         return changes
-    alias = decision["alias"]
-    current = find_version(registry, version.name, alias)
-    expected = decision.get("champion_version")
+    current = find_version(registry, version.name, record.alias)
+    expected = record.champion_version
     if (current.version if current else None) != expected:
         raise RegistryError(
-            f"alias '{alias}' of '{version.name}' moved to v{current.version if current else '-'} "
-            f"while this run evaluated against v{expected}; run the pipeline again to decide "
-            f"against the new champion.",
+            f"alias '{record.alias}' of '{version.name}' moved to "
+            f"v{current.version if current else '-'} while this run evaluated against "
+            f"v{expected}; run the pipeline again to decide against the new champion.",
             model=version.name,
         )
     moved = registry.set_alias(
-        version.name, alias, version.version, reason=decision["reason"], run=run
+        version.name, record.alias, version.version, reason=record.reason, run=run
     )
-    changes.append({"alias": alias, "version": version.version, "moved": moved})
+    changes.append({"alias": record.alias, "version": version.version, "moved": moved})
     return changes

@@ -42,6 +42,8 @@ def check_result(result: TuningResult, budget: int, higher_is_better: bool) -> N
     assert result.leaderboard["n_trials"].sum() == budget
     assert result.best_name == result.leaderboard["candidate"].iloc[0]
     assert result.best_estimator is result.estimators[result.best_name]
+    assert result.best["candidate"] == result.best_name and result.best["rank"] == 1
+    assert result.best_score == pytest.approx(scores[0]) and isinstance(result.best_score, float)
     assert set(result.estimators) == set(result.leaderboard["candidate"])
     best_trial = result.trials.loc[result.trials["rank"] == 1, "mean_cv_score"].iloc[0]
     assert best_trial == pytest.approx(scores[0])

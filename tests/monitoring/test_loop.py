@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 
 from mlops_nb.config import load_settings
-from mlops_nb.data import generate_churn, snapshot
+from mlops_nb.data import generate_churn
 from mlops_nb.monitoring import DriftDetector, MonitoringError, performance_check
 from mlops_nb.monitoring.loop import (
+    CurrentData,
+    MonitorDecision,
+    decide_monitoring,
     load_current_data,
     monitor_decision,
-    retraining_frame,
-    retraining_outcome,
-    training_contract,
 )
 from mlops_nb.serving.inference_log import InferenceLog, LogEntry, inference_log_path
 from tests.monitoring.conftest import make_frame
@@ -31,7 +31,7 @@ def settings(isolated):
 
 def test_a_sample_source_is_labelled_current_data(settings):
     current = load_current_data("sample:churn?rows=300&seed=2", settings, "churn", "churned")
-    assert len(current.frame) == 300 and current.labelled
+    assert len(current.frame) == 300 and current.labelled is True
     assert current.source == "sample:churn?rows=300&seed=2"
     unlabelled = load_current_data("sample:churn?rows=300", settings, "churn", "no_such_target")
     assert not unlabelled.labelled
@@ -132,44 +132,101 @@ def test_prediction_drift_counts_only_when_the_policy_says_so():
     assert monitor_decision(report, None, prediction_drift_counts=False)[0] == "ok"
 
 
-def test_retraining_data_is_the_reference_snapshot_then_labelled_current_rows(settings):
-    reference = generate_churn(200, seed=1)
-    snap = snapshot(reference, settings.snapshots_dir)
-    current = generate_churn(100, seed=2, drift=2).assign(extra=1)
-    current.loc[current.index[:10], "churned"] = np.nan
-    combined, n_reference = retraining_frame(settings, snap.version, current, "churned")
-    assert n_reference == 200 and len(combined) == 290
-    assert list(combined.columns) == list(reference.columns)
-    with pytest.raises(MonitoringError, match="snapshot"):
-        retraining_frame(settings, "0" * 16, current, "churned")
-    with pytest.raises(MonitoringError, match="tenure_months"):
-        retraining_frame(settings, snap.version, current.drop(columns="tenure_months"), "churned")
+def test_current_data_lacking_an_input_column_is_refused():
+    current = CurrentData(pd.DataFrame({"age": [30], "region": ["north"]}), "new.csv", False)
+    current.require_columns(["age", "region"])
+    with pytest.raises(MonitoringError) as caught:
+        current.require_columns(["age", "income", "score"])
+    assert "(new.csv) lacks the model's input column(s) income, score" in str(caught.value)
+    assert "it has age, region" in str(caught.value) and caught.value.columns == ["income", "score"]
 
 
-def test_training_contract_and_outcome_read_the_archive(settings, tmp_path):
-    assert training_contract(settings, None) is None
-    folder = settings.runs_dir / "RUN1" / "02_validate"
-    folder.mkdir(parents=True)
-    (folder / "contract.yaml").write_text("schema_type: dataframe\n")
-    assert training_contract(settings, "RUN1") == folder / "contract.yaml"
-    evaluate = settings.runs_dir / "RUN2" / "06_evaluate"
-    evaluate.mkdir(parents=True)
-    (evaluate / "decision.json").write_text('{"alias": "production", "reason": "better"}')
-    run = {
-        "id": "RUN2",
-        "status": "succeeded",
-        "run_dir": str(settings.runs_dir / "RUN2"),
-        "stages": [
-            {"name": "evaluate", "dir": "06_evaluate", "metrics": {}},
+def test_the_monitor_decision_records_what_it_rests_on():
+    drift, performance = _reports(shift=0.0, degrade=True)
+    current = CurrentData(make_frame(10, seed=3), "sample:churn?seed=1", True)
+    decided = decide_monitoring(
+        drift,
+        performance,
+        model="churn:3",
+        alias="production",
+        current=current,
+        current_version="abc123",
+    )
+    assert (decided.decision, decided.reason) == monitor_decision(drift, performance)
+    saved = decided.to_dict()
+    assert list(saved) == [  # decision.json's keys, in its order
+        "decision",
+        "reason",
+        "model",
+        "alias",
+        "current_data",
+        "current_version",
+        "labelled",
+        "drift",
+        "performance",
+    ]
+    assert saved["drift"] == drift.to_dict() and saved["performance"] == performance.to_dict()
+    assert saved["current_data"] == "sample:churn?seed=1" and saved["labelled"] is True
+    assert MonitorDecision.from_dict(saved) == decided
+    unlabelled = decide_monitoring(
+        drift,
+        None,
+        model="churn:3",
+        alias="production",
+        current=CurrentData(current.frame, "inference", False),
+        current_version=None,
+        prediction_drift_counts=False,
+    )
+    assert unlabelled.performance is None and unlabelled.decision == "ok"
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ("ok", ["is a mapping", "not str"]),
+        ({"decision": "ok", "reason": "fine"}, ["lacks model, alias, current_data"]),
+        (
             {
-                "name": "register",
-                "dir": "07_register",
-                "metrics": {"model": "churn", "version": 3, "promoted": True},
+                "decision": "drifted",
+                "reason": "",
+                "model": "m:1",
+                "alias": "a",
+                "current_data": "x",
+                "current_version": None,
+                "labelled": False,
             },
-        ],
-    }
-    outcome = retraining_outcome(run)
-    assert outcome["version"] == 3 and outcome["promoted"] and outcome["alias"] == "production"
-    assert "churn:3" in outcome["summary"] and "promoted to production" in outcome["summary"]
-    failed = retraining_outcome({**run, "status": "failed", "stages": run["stages"][:1]})
-    assert failed["version"] is None and "without registering" in failed["summary"]
+            ["'drifted' is not a monitoring decision"],
+        ),
+        (
+            {
+                "decision": "ok",
+                "reason": "",
+                "model": "m:1",
+                "alias": "a",
+                "current_data": "x",
+                "current_version": None,
+                "labelled": False,
+                "extra": 1,
+            },
+            ["unknown key(s) extra"],
+        ),
+        (
+            {
+                "decision": "ok",
+                "reason": "",
+                "model": "m:1",
+                "alias": "a",
+                "current_data": "x",
+                "current_version": None,
+                "labelled": "yes",
+            },
+            ["labelled is true or false", "labelled='yes'"],
+        ),
+    ],
+    ids=["not-a-mapping", "missing", "unknown-decision", "unknown-key", "not-a-flag"],
+)
+def test_a_malformed_monitor_decision_is_refused(data, words):
+    with pytest.raises(MonitoringError) as caught:
+        MonitorDecision.from_dict(data)
+    for word in words:
+        assert word in str(caught.value)

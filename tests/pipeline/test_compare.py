@@ -14,7 +14,13 @@ import pandas as pd
 import pytest
 
 from mlops_nb.artifacts import write_json
-from mlops_nb.pipeline.compare import compare_runs, previous_run, run_outcome
+from mlops_nb.pipeline.compare import (
+    compare_runs,
+    previous_run,
+    registered_model,
+    run_notes,
+    run_outcome,
+)
 
 
 def make_record(
@@ -23,10 +29,14 @@ def make_record(
     *,
     params: dict[str, Any] | None = None,
     metrics: dict[str, dict[str, Any]] | None = None,
+    notes: dict[str, dict[str, Any]] | None = None,
     status: str = "succeeded",
     **extra: Any,
 ) -> dict[str, Any]:
-    """A run.json record with one stage per key of ``metrics`` (stage → its metrics)."""
+    """A run.json record with one stage per key of ``metrics`` (stage → its metrics).
+
+    ``notes`` gives some of those stages notes (stage → its notes).
+    """
     params = {"seed": 0, "data_source": "sample:churn", "target": "churned", **(params or {})}
     metrics = metrics if metrics is not None else {"train": {"cv_roc_auc": 0.8, "trials": 6}}
     stages = []
@@ -43,6 +53,7 @@ def make_record(
                 "started_at": "2026-11-23T12:00:00.000Z",
                 "params": {"seed": params["seed"], "target": params["target"]},
                 "metrics": dict(logged),
+                "notes": dict((notes or {}).get(name, {})),
                 "artifacts": {},
                 "executed": f"{folder}/executed.ipynb",
                 "report": f"{folder}/report.html",
@@ -105,16 +116,18 @@ def test_equal_runs_have_no_differences():
 def test_params_metrics_stages_data_code_packages_and_model_differences():
     a = make_record(
         ID_1,
-        metrics={"train": {"cv_roc_auc": 0.8, "best": "rf", "gone": 1}, "evaluate": {"f1": 0.0}},
+        metrics={"train": {"cv_roc_auc": 0.8, "gone": 1}, "evaluate": {"f1": 0.0}},
+        notes={"train": {"best": "rf"}},
     )
     b = make_record(
         ID_2,
         params={"seed": 3, "budget": 8},
         metrics={
-            "train": {"cv_roc_auc": 0.84, "best": "logistic"},
+            "train": {"cv_roc_auc": 0.84},
             "evaluate": {"f1": 0.5},
-            "register": {"model": "churn", "version": 2, "promoted": True},
+            "register": {"version": 2, "promoted": True},
         },
+        notes={"train": {"best": "logistic"}, "register": {"model": "churn"}},
         data_versions={"raw": "def456"},
         git={"commit": "b" * 40, "dirty": True},
         environment={"python": "3.12.1", "packages": {"pandas": "2.3.0", "numpy": "1.26"}},
@@ -133,7 +146,9 @@ def test_params_metrics_stages_data_code_packages_and_model_differences():
     metrics = by_key(diff.metrics)
     auc = metrics["train.cv_roc_auc"]
     assert auc.delta == pytest.approx(0.04) and auc.relative == pytest.approx(0.05)
-    assert metrics["train.best"].change == "changed" and metrics["train.best"].delta is None
+    notes = by_key(diff.notes)
+    assert notes["train.best"].change == "changed" and notes["train.best"].delta is None
+    assert notes["register.model"].change == "added"
     assert metrics["train.gone"].change == "removed"
     assert metrics["evaluate.f1"].delta == pytest.approx(0.5)
     assert metrics["evaluate.f1"].relative is None  # from zero
@@ -163,6 +178,38 @@ def test_params_metrics_stages_data_code_packages_and_model_differences():
     assert as_json["a"]["id"] == ID_1 and as_json["differs"] is True
     assert {d["key"] for d in as_json["metrics"]} >= {"train.cv_roc_auc", "train.gone"}
     assert [s["name"] for s in as_json["stages"]] == ["train", "register"]
+
+
+def test_the_registered_model_is_read_from_notes_and_from_older_runs_metrics():
+    now = make_record(
+        ID_1,
+        metrics={"register": {"version": 2, "promoted": True}, "deploy": {"bundle_files": 6}},
+        notes={"register": {"model": "churn"}, "deploy": {"model": "churn:2"}},
+    )
+    before = make_record(ID_2, metrics={"register": {"model": "churn", "version": 1}})
+    assert registered_model(now) == {"version": 2, "promoted": True, "model": "churn"}
+    assert registered_model(before) == {"model": "churn", "version": 1}
+    assert run_outcome(now)["model_version"] == "churn:2" and run_outcome(now)["promoted"]
+    assert run_outcome(before)["model_version"] == "churn:1"
+    assert registered_model(make_record(ID_3)) == {}
+
+
+def test_run_notes_are_every_stages_notes_by_stage_and_key():
+    record = make_record(
+        ID_1,
+        metrics={"prepare": {"train_rows": 8}, "register": {"version": 1}},
+        notes={"prepare": {"task": "binary"}, "register": {"model": "churn"}},
+    )
+    assert run_notes(record) == {"prepare.task": "binary", "register.model": "churn"}
+    assert run_notes({"stages": "nonsense"}) == {}
+    old = make_record(ID_2)
+    for stage in old["stages"]:
+        del stage["notes"]  # written before stages had notes
+    assert run_notes(old) == {}
+    same = compare_runs(record, {**record, "id": ID_2})
+    assert (
+        not same.differs and same.to_dict(include_equal=True)["notes"][0]["key"] == "prepare.task"
+    )
 
 
 def test_stage_params_that_differ_from_the_pipeline_level_are_listed():

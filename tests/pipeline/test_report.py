@@ -10,14 +10,15 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mlops_nb.pipeline.report import export_html, write_index
+from mlops_nb.pipeline.report import export_html, gate_decision, write_index
 from tests.pipeline.test_compare import ID_1, ID_2, ID_3, make_record, write_run
 
 TRAIN_METRICS = {
     "train": {"cv_roc_auc": 0.8, "trials": 6},
-    "evaluate": {"roc_auc": 0.81, "accuracy": 0.77, "decision": "promote"},
-    "register": {"model": "churn", "version": 4, "promoted": True},
+    "evaluate": {"roc_auc": 0.81, "accuracy": 0.77},
+    "register": {"version": 4, "promoted": True},
 }
+TRAIN_NOTES = {"evaluate": {"decision": "promote"}, "register": {"model": "churn"}}
 DECISION = {
     "promote": True,
     "reason": "challenger 0.81 vs champion 0.79: improvement 0.02 is at least the margin",
@@ -32,7 +33,7 @@ DECISION = {
 
 
 def train_run(runs_dir, run_id, **extra):
-    record = make_record(run_id, metrics=TRAIN_METRICS, **extra)
+    record = make_record(run_id, metrics=TRAIN_METRICS, notes=TRAIN_NOTES, **extra)
     evaluate = record["stages"][1]
     evaluate["artifacts"] = {"decision": {"file": "decision.json", "kind": "json"}}
     folder = write_run(runs_dir, record)
@@ -90,7 +91,8 @@ def test_monitor_decision_retraining_and_trigger(tmp_path):
     record = make_record(
         ID_2,
         "monitor",
-        metrics={"monitor": {"decision": "drift", "drift_share": 0.6}, "retrain": {}},
+        metrics={"monitor": {"drift_share": 0.6}, "retrain": {}},
+        notes={"monitor": {"decision": "drift"}},
         decision="drift",
         decision_reason="6 of 10 features drifted",
         monitored_model="churn:4",
@@ -171,15 +173,15 @@ def comparison_rows(html):
 def test_identifiers_booleans_and_text_get_no_delta_and_shares_change_in_points(tmp_path):
     runs = tmp_path / "runs"
     before = {
-        "register": {"version": 1, "promoted": True, "model": "churn:1"},
+        "register": {"version": 1, "promoted": True},
         "validate": {"invalid_fraction": 0.5, "rows": 200},
     }
     after = {
-        "register": {"version": 2, "promoted": False, "model": "churn:2"},
+        "register": {"version": 2, "promoted": False},
         "validate": {"invalid_fraction": 0.6, "rows": 250},
     }
-    write_run(runs, make_record(ID_1, metrics=before))
-    record = make_record(ID_2, metrics=after)
+    write_run(runs, make_record(ID_1, metrics=before, notes={"register": {"model": "churn:1"}}))
+    record = make_record(ID_2, metrics=after, notes={"register": {"model": "churn:2"}})
     html = write_index(write_run(runs, record), record).read_text()
 
     rows = comparison_rows(html)
@@ -223,6 +225,19 @@ def test_the_gate_shows_the_improvement_against_the_required_margin(tmp_path):
     assert 'class="status not-decided">not decided' in html
     assert "improvement -0.001 (required margin 0.005)" in html
     assert "Compared against v3 on 12 of the 400 holdout rows" in html
+
+
+def test_a_malformed_gate_decision_is_not_shown_and_does_not_break_the_report(tmp_path):
+    folder, record = train_run(tmp_path / "runs", ID_1)
+    malformed = {key: value for key, value in DECISION.items() if key != "alias"}
+    (folder / "02_evaluate" / "decision.json").write_text(json.dumps(malformed))
+    assert gate_decision(folder, record) is None
+    html = write_index(folder, record).read_text()
+    assert "<code>churn:4</code>" in html and "improvement 0.02" not in html
+    (folder / "02_evaluate" / "decision.json").write_text(json.dumps(DECISION))
+    gate = gate_decision(folder, record)
+    assert gate["verdict"] == "promote" and gate["champion_version"] == 3
+    assert gate["improvement"] == 0.02 and gate["required_margin"] is None
 
 
 def stage_notebook(path):

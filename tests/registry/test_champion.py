@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from mlops_nb.errors import RegistryError
 from mlops_nb.prep.keys import KEY_COLUMN, SplitRule, row_keys
 from mlops_nb.registry import Registry
 from mlops_nb.registry.champion import TRAINING_KEYS_FILE, judge_challenger, training_keys
+from mlops_nb.registry.gate import PromotionRecord
 from tests.registry.conftest import churn_frame, register_model
 
 TARGET = "churned"
@@ -114,6 +116,25 @@ def test_too_few_unseen_rows_is_not_decided(registry: Registry, tmp_path: Path) 
     record = result.record("churn")
     assert record["decided"] is False and record["compared_rows"] == 50
     assert record["champion_version"] == 1 and record["alias"] == "production"
+    assert isinstance(record, PromotionRecord) and record.verdict == "not decided"
+    assert list(record.to_dict()) == [  # decision.json's keys, in its order
+        "promote",
+        "reason",
+        "margin",
+        "champion",
+        "challenger",
+        "decided",
+        "model_name",
+        "metric",
+        "alias",
+        "champion_version",
+        "holdout_rows",
+        "compared_rows",
+        "excluded",
+        "summary",
+    ]
+    assert record.summary == result.summary and record.excluded == result.excluded
+    assert PromotionRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
 
 
 def test_a_champion_without_recorded_training_rows_is_not_judged(

@@ -8,6 +8,7 @@ import pytest
 
 from mlops_nb.errors import RegistryError
 from mlops_nb.registry import decide_promotion
+from mlops_nb.registry.gate import PromotionRecord
 
 # challenger, champion, higher_is_better, margin, min_quality, promote, margin seen
 CASES = [
@@ -68,3 +69,72 @@ def test_missing_metrics_never_promote() -> None:
 def test_bad_margin_is_refused(margin: object) -> None:
     with pytest.raises(RegistryError, match="margin"):
         decide_promotion(0.9, 0.8, higher_is_better=True, margin=margin)  # type: ignore[arg-type]
+
+
+RECORD = {
+    "promote": False,
+    "reason": "challenger 0.8 vs champion 0.81: improvement -0.01 is less than the margin",
+    "margin": -0.01,
+    "champion": 0.81,
+    "challenger": 0.8,
+    "decided": True,
+    "model_name": "churn",
+    "metric": "roc_auc",
+    "alias": "production",
+    "champion_version": 3,
+    "holdout_rows": 400,
+    "compared_rows": 380,
+    "excluded": {"also in the challenger's training rows": 20},
+    "summary": "Compared against v3 on 380 of the 400 holdout rows; left out: 20 seen.",
+}
+
+
+def test_a_record_round_trips_decision_json_and_reads_like_it() -> None:
+    record = PromotionRecord.from_dict(RECORD)
+    assert record.to_dict() == RECORD and list(record.to_dict()) == list(RECORD)
+    assert record == RECORD and dict(record) == RECORD and record["alias"] == "production"
+    assert record.champion_version == 3 and record.excluded == RECORD["excluded"]
+    assert PromotionRecord.from_dict(record) is record
+
+
+@pytest.mark.parametrize(
+    ("changes", "verdict"),
+    [({"promote": True}, "promote"), ({}, "keep"), ({"decided": False}, "not decided")],
+)
+def test_the_verdict_says_promote_keep_or_not_decided(changes, verdict) -> None:
+    assert PromotionRecord.from_dict({**RECORD, **changes}).verdict == verdict
+
+
+def test_a_record_of_an_older_run_takes_defaults_for_what_it_lacks() -> None:
+    older = {"promote": True, "reason": "first model", "alias": "production"}
+    record = PromotionRecord.from_dict(older)
+    assert record.decided and record.champion_version is None and record.excluded == {}
+    assert record.verdict == "promote"
+
+
+def test_numpy_values_become_python_ones() -> None:
+    np = pytest.importorskip("numpy")
+    record = PromotionRecord.from_dict(
+        {**RECORD, "promote": np.bool_(True), "champion_version": np.int64(3)}
+    )
+    assert record.promote is True and type(record.champion_version) is int
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (["promote"], ["is a mapping", "not list"]),
+        ({"promote": True, "reason": "x"}, ["lacks 'alias'", "it has: promote, reason"]),
+        ({**RECORD, "promte": True}, ["unknown key(s) 'promte'", "decision.json"]),
+        ({**RECORD, "promote": "yes"}, ["'promote' must be true or false", "'yes'"]),
+        ({**RECORD, "champion_version": 2.5}, ["'champion_version' must be a whole number"]),
+        ({**RECORD, "alias": None}, ["'alias' must be text, not None"]),
+        ({**RECORD, "excluded": {"seen": "many"}}, ["'excluded' must be a mapping of reasons"]),
+    ],
+    ids=["not-a-mapping", "missing", "unknown", "bool", "int", "null", "counts"],
+)
+def test_a_malformed_decision_is_refused_with_what_is_wrong(data, words) -> None:
+    with pytest.raises(RegistryError) as caught:
+        PromotionRecord.from_dict(data)
+    for word in words:
+        assert word in str(caught.value)

@@ -6,18 +6,19 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from mlops_nb.cli.output import console
 from mlops_nb.config import load_settings
 
 if TYPE_CHECKING:
     from mlops_nb.registry import Registry
 
+__all__ = ["models_app"]
+
 models_app = typer.Typer(
     help="The model registry: versions, aliases, audit history.", no_args_is_help=True
 )
-console = Console()
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -30,7 +31,8 @@ def _registry() -> Registry:
 def _records(frame: Any) -> list[dict[str, Any]]:
     """JSON-ready rows: timestamps as ISO text, NA as null."""
     text = frame.to_json(orient="records", date_format="iso", date_unit="us", default_handler=str)
-    return json.loads(text)
+    rows: list[dict[str, Any]] = json.loads(text)
+    return rows
 
 
 def _print_frame(frame: Any, title: str) -> None:

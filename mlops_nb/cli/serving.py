@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from mlops_nb.cli.output import console
 from mlops_nb.config import load_settings
 
-console = Console()
+__all__ = ["predict", "serve"]
 
 
 def serve(

@@ -1,0 +1,146 @@
+"""``mlops-nb runs ...``: the run archive from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from mlops_nb.cli.output import console, fmt, print_error, print_outcome, status
+from mlops_nb.config import load_settings
+from mlops_nb.errors import MlopsNbError
+from mlops_nb.pipeline import archive, index
+
+__all__ = ["runs_app"]
+
+runs_app = typer.Typer(help="Look at archived runs.", no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+_SUMMARY_KEYS = (
+    "id",
+    "pipeline",
+    "status",
+    "until",
+    "started_at",
+    "seconds",
+    "metrics",
+    "notes",
+    "decision",
+    "trigger",
+    "resumed_from",
+    "run_dir",
+)
+
+
+@runs_app.command("list")
+def runs_list(
+    as_json: JsonFlag = False,
+    pipeline: Annotated[str | None, typer.Option(help="Only this pipeline.")] = None,
+) -> None:
+    """List runs, oldest first."""
+    records = index.all_runs(load_settings(), pipeline)
+    if as_json:
+        print(json.dumps([_summary(r) for r in records], indent=2, default=str))
+        return
+    table = Table()
+    for column in ("id", "pipeline", "status", "seconds", "stages"):
+        table.add_column(column)
+    for r in records:
+        done = sum(s["status"] == "succeeded" for s in r["stages"])
+        table.add_row(
+            r["id"],
+            r["pipeline"],
+            status(r),
+            f"{r.get('seconds') or 0:.1f}",
+            f"{done}/{len(r['stages'])}",
+        )
+    console.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="A run id, a unique prefix, or 'latest'.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show one run: status, stages, metrics and where its report is."""
+    settings = load_settings()
+    found = index.find_record(settings, run_id)
+    record = _with_paths(found, _report_folder(settings, found))
+    if as_json:
+        print(json.dumps(record, indent=2, default=str))
+        return
+    console.print(f"[bold]{record['id']}[/] {record['pipeline']} — {status(record)}")
+    table = Table()
+    for column in ("stage", "status", "seconds", "cached", "metrics"):
+        table.add_column(column)
+    for s in record["stages"]:
+        metrics = ", ".join(f"{k}={fmt(v)}" for k, v in (s.get("metrics") or {}).items())
+        table.add_row(s["name"], s["status"], f"{s['seconds'] or 0:.1f}", str(s["cached"]), metrics)
+    console.print(table)
+    if record.get("error"):
+        print_error(record["error"]["message"])
+    print_outcome(record)
+    if record["report"] is None:
+        console.print(
+            f"report: on {record.get('host') or 'the machine that ran it'} only; set "
+            f"MLOPS_NB_ARTIFACTS on every machine to share run folders",
+            soft_wrap=True,
+        )
+    else:
+        console.print(f"report: {record['report']}")
+
+
+@runs_app.command("compare")
+def runs_compare(
+    run_a: Annotated[str, typer.Argument(help="A run id, a unique prefix, or 'latest'.")],
+    run_b: Annotated[str, typer.Argument(help="The run to compare with RUN_A (deltas are B - A).")],
+    as_json: JsonFlag = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Show equal rows too.")] = False,
+) -> None:
+    """Compare two runs: params, metrics, stages, data versions, commit, packages, model."""
+    from mlops_nb.pipeline.compare import compare_runs
+
+    settings = load_settings()
+    a, b = (index.find_record(settings, r) for r in (run_a, run_b))
+    diff = compare_runs(a, b)
+    if as_json:
+        print(json.dumps(diff.to_dict(include_equal=show_all), indent=2, default=str))
+        return
+    for label, record in (("A", a), ("B", b)):
+        console.print(
+            f"{label}: [bold]{record['id']}[/] ({record['pipeline']}, {status(record)})",
+            soft_wrap=True,
+        )
+    for renderable in diff.rich_tables(include_equal=show_all):
+        console.print(renderable)
+
+
+def _report_folder(settings: Any, record: dict[str, Any]) -> Path | None:
+    """The run's folder here, its report files fetched when it was published elsewhere."""
+    local = settings.runs_dir / str(record["id"])
+    try:
+        return index.run_folder(settings, str(record["id"]))
+    except MlopsNbError:
+        return local if local.is_dir() else None
+
+
+def _with_paths(record: dict[str, Any], folder: Path | None) -> dict[str, Any]:
+    """The record as shown: with ``notes`` (every stage's, as ``stage.key``) and its paths."""
+    from mlops_nb.pipeline.compare import run_notes
+
+    return {
+        **record,
+        "notes": run_notes(record),
+        "partial": archive.is_partial(record),
+        "run_dir": None if folder is None else str(folder),
+        "report": None if folder is None else str(folder / archive.INDEX),
+    }
+
+
+def _summary(record: dict[str, Any]) -> dict[str, Any]:
+    from mlops_nb.pipeline.compare import run_notes
+
+    shown = {**record, "notes": run_notes(record)}
+    return {**{k: shown.get(k) for k in _SUMMARY_KEYS}, "partial": archive.is_partial(record)}
