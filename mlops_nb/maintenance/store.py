@@ -117,7 +117,7 @@ TABLES = (
 
 def _components() -> dict[str, Sequence[Migration]]:
     from mlops_nb.pipeline.cache import CACHE_STEPS
-    from mlops_nb.registry import _db
+    from mlops_nb.registry import schema as registry_schema
     from mlops_nb.serving import inference_log
     from mlops_nb.store.runs import COMPONENT as RUNS
     from mlops_nb.store.runs import STEPS as RUN_STEPS
@@ -125,7 +125,7 @@ def _components() -> dict[str, Sequence[Migration]]:
 
     return {
         schema.COMPONENT: schema.STEPS,
-        _db.COMPONENT: _db.STEPS,
+        registry_schema.COMPONENT: registry_schema.STEPS,
         "cache": CACHE_STEPS,
         RUNS: RUN_STEPS,
         inference_log.COMPONENT: inference_log.STEPS,

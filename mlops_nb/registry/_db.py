@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from mlops_nb.registry.schema import COMPONENT, STEPS
 from mlops_nb.store import Connection
 
 __all__ = [
@@ -32,54 +33,6 @@ __all__ = [
     "now",
     "version_numbers",
 ]
-
-COMPONENT = "registry"
-
-STEPS = [
-    """
-    CREATE TABLE registry_versions (
-        name TEXT NOT NULL,
-        version INTEGER NOT NULL CHECK (version >= 1),
-        created_at TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired')),
-        task TEXT NOT NULL,
-        target TEXT NOT NULL,
-        metrics TEXT NOT NULL DEFAULT '{{}}',
-        data_version TEXT,
-        pipeline_run TEXT,
-        training_run TEXT,
-        path TEXT NOT NULL,
-        sha256 TEXT NOT NULL,
-        retired_at TEXT,
-        retired_by TEXT,
-        retired_reason TEXT,
-        PRIMARY KEY (name, version)
-    );
-    CREATE TABLE registry_aliases (
-        name TEXT NOT NULL,
-        alias TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (name, alias),
-        FOREIGN KEY (name, version) REFERENCES registry_versions (name, version)
-    );
-    CREATE TABLE registry_alias_history (
-        id {id},
-        name TEXT NOT NULL,
-        alias TEXT NOT NULL,
-        from_version INTEGER,
-        to_version INTEGER,
-        actor TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        run TEXT,
-        at TEXT NOT NULL
-    );
-    CREATE INDEX registry_alias_history_lookup ON registry_alias_history (name, alias, at)
-    """,
-    # the files of a package published to an artifact location: relative path → SHA-256
-    "ALTER TABLE registry_versions ADD COLUMN files TEXT",
-]
-
 
 def iso(moment: datetime) -> str:
     """``moment`` in UTC as fixed-width ISO text; naive values are local time."""

@@ -11,7 +11,7 @@ import pytest
 from mlops_nb.config import Settings
 from mlops_nb.errors import StoreError
 from mlops_nb.pipeline.cache import CACHE_STEPS
-from mlops_nb.registry import _db as registry_schema
+from mlops_nb.registry import schema as registry_schema
 from mlops_nb.serving import inference_log
 from mlops_nb.store import SQLiteBackend, backend_at, open_backend
 from mlops_nb.store.base import Dialect, parts, render
