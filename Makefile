@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mlops-nb needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,postgres,s3]'
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres,s3,dask]'
 	@# an editable install skips data-files: enable the run-report route of JupyterLab by hand
 	install -D -m 644 mlops_nb/lab/jupyter_server_config.d/mlops_nb.json \
 		$(VENV)/etc/jupyter/jupyter_server_config.d/mlops_nb.json
@@ -43,6 +43,9 @@ unit: install
 
 lint: install
 	$(BIN)/ruff check mlops_nb tests
+	$(BIN)/ruff format --check mlops_nb tests
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) $(TEST_OUTPUTS) .pytest_cache .ruff_cache

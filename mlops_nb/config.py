@@ -35,6 +35,8 @@ PROJECT_ENV = "MLOPS_NB_PROJECT"
 OUTPUTS_ENV = "MLOPS_NB_OUTPUTS"
 STORE_ENV = "MLOPS_NB_STORE"
 ARTIFACTS_ENV = "MLOPS_NB_ARTIFACTS"
+EXECUTOR_ENV = "MLOPS_NB_EXECUTOR"
+SCHEDULER_ENV = "MLOPS_NB_DASK_SCHEDULER"
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,16 @@ class Settings:
         store: The store database URL; None = the SQLite file ``database``.
         artifacts: The artifact location (a folder or an fsspec URL such as
             ``s3://bucket/prefix``); None = ``outputs`` itself.
+        executor: ``local`` (None) or ``dask``: what executes the stages.
+        scheduler: The Dask scheduler's address, for the ``dask`` executor.
     """
 
     root: Path
     outputs: Path
     store: str | None = None
     artifacts: str | None = None
+    executor: str | None = None
+    scheduler: str | None = None
 
     @property
     def pipeline_file(self) -> Path:
@@ -142,4 +148,6 @@ def load_settings(root: Path | None = None) -> Settings:
         outputs=outputs,
         store=_setting(project, STORE_ENV, "store"),
         artifacts=artifacts,
+        executor=_setting(project, EXECUTOR_ENV, "executor"),
+        scheduler=_setting(project, SCHEDULER_ENV, "scheduler"),
     )

@@ -205,3 +205,83 @@ def _credentials() -> dict[str, str]:
         "aws_secret_access_key": S3_SECRET,
         "region_name": "us-east-1",
     }
+
+
+class DaskProcesses:
+    """``dask scheduler`` and ``dask worker`` processes on loopback, each worker in its own folder.
+
+    The scheduler retries a stage lost with its worker once (``allowed-failures``
+    = 1), as ``mlops-nb cluster local`` does.
+    """
+
+    def __init__(self, folder: Path, workers: int, env: dict[str, str]) -> None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            unavailable("dask.distributed is not installed")
+        self.folder = folder
+        self.port = free_port()
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("MLOPS_NB_")},
+            **env,
+            "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
+        }
+        dask = str(Path(sys.executable).with_name("dask"))
+        self.scheduler = self._start(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"],
+            folder / "scheduler",
+        )
+        self.workers = [self.start_worker(n) for n in range(workers)]
+        self.wait(workers)
+
+    def _start(self, command: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+        cwd.mkdir(parents=True, exist_ok=True)
+        log = (cwd / "log").open("wb")
+        return subprocess.Popen(command, cwd=cwd, env=self.env, stdout=log, stderr=log)
+
+    def start_worker(self, number: int) -> subprocess.Popen[bytes]:
+        """A worker process (no nanny: killing it loses the worker) in ``worker-N``."""
+        dask = str(Path(sys.executable).with_name("dask"))
+        here = self.folder / f"worker-{number}"
+        return self._start(
+            [
+                dask,
+                "worker",
+                self.address,
+                "--nthreads",
+                "2",
+                "--no-nanny",
+                "--local-directory",
+                str(here / "scratch"),
+                "--name",
+                f"worker-{number}",
+                "--no-dashboard",
+            ],
+            here,
+        )
+
+    def wait(self, workers: int, timeout: float = 90) -> None:
+        from distributed import Client
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with Client(self.address, timeout=5) as client:
+                    client.wait_for_workers(workers, timeout=max(1, deadline - time.monotonic()))
+                    return
+            except (OSError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the Dask cluster at {self.address} did not start"
+                    ) from None
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        for process in [*self.workers, self.scheduler]:
+            process.terminate()
+        for process in [*self.workers, self.scheduler]:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -75,7 +75,7 @@ def mlops(monkeypatch, capsys):
 def test_the_walk_sees_every_command():
     commands = {("run",), ("runs", "list"), ("models", "promote"), ("serve",), ("store", "info")}
     assert commands <= set(COMMANDS)
-    assert {(), ("runs",), ("models",), ("store",)} == set(GROUPS)
+    assert {(), ("runs",), ("models",), ("store",), ("cluster",)} == set(GROUPS)
 
 
 @pytest.mark.parametrize("path", list(COMMANDS), ids=ids)

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mlops_nb.cli import models, new, run, runs, serving, store
+from mlops_nb.cli import cluster, models, new, run, runs, serving, store
 from mlops_nb.cli.output import errors, print_error
 from mlops_nb.cli.usage import CommandGroup, click_errors, print_usage_error
 from mlops_nb.errors import MlopsNbError, StageFailedError
@@ -40,6 +40,7 @@ app = typer.Typer(
 app.add_typer(runs.runs_app, name="runs", cls=CommandGroup)
 app.add_typer(models.models_app, name="models", cls=CommandGroup)
 app.add_typer(store.store_app, name="store", cls=CommandGroup)
+app.add_typer(cluster.cluster_app, name="cluster", cls=CommandGroup)
 app.command()(serving.serve)
 app.command()(serving.predict)
 app.command()(run.run)

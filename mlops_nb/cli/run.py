@@ -97,6 +97,16 @@ def run(
         typer.Option(help="Re-run a failed or interrupted run: its finished stages are reused."),
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Stages run at once.")] = 1,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            help="local (this machine, --jobs N) or dask (a task per stage on a cluster)."
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="The Dask scheduler, e.g. tcp://127.0.0.1:8786 (with --executor dask)."),
+    ] = None,
     dev: Annotated[
         bool,
         typer.Option(
@@ -107,6 +117,7 @@ def run(
     ] = False,
 ) -> None:
     """Run a pipeline: every stage's template executed by papermill into a new run folder."""
+    from mlops_nb.pipeline.executors import choose_executor
     from mlops_nb.pipeline.report import INDEX
     from mlops_nb.pipeline.runner import Runner
 
@@ -118,8 +129,15 @@ def run(
             param="dev",
         )
     plan, previous = _plan(settings, pipeline, param or [], until, resume)
+    chosen = choose_executor(settings, executor, scheduler, jobs=jobs)
     runner = Runner(
-        settings, ConsoleObserver(), cache=not no_cache, force=force or (), jobs=jobs, dev=dev
+        settings,
+        ConsoleObserver(),
+        cache=not no_cache,
+        force=force or (),
+        jobs=jobs,
+        dev=dev,
+        executor=chosen,
     )
     record = runner.run(plan, resume=previous)
     index = Path(record["run_dir"]) / INDEX

@@ -317,6 +317,7 @@ def _timeline(record: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "cached": bool(stage.get("cached")),
                 "cached_from": cached_from,
                 "cached_href": run_href(cached_from) if cached_from else None,
+                "worker": stage.get("worker") if stage.get("worker") != record.get("host") else None,
                 "offset": round(max(0.0, min(start / total * 100, 100 - width)), 2),
                 "width": round(width, 2),
                 "metrics": [(k, v) for k, v in _mapping(stage.get("metrics")).items()],

@@ -316,6 +316,10 @@ class Runner:
         entry = attempt.entry
         if result is not None:
             entry.update(result.timing())  # waiting for the kernel vs running the cells
+            if result.worker:
+                entry["worker"] = result.worker
+            if result.files:
+                self._adopt(attempt, result.files)
             error = result.error or (KeyboardInterrupt() if result.interrupted else None)
             if error is None:
                 try:
@@ -325,6 +329,15 @@ class Runner:
         stop = self._record_error(entry, error)
         self._finalize(attempt)
         return stop
+
+    def _adopt(self, attempt: _Attempt, files: dict[str, str]) -> None:
+        """Take in a stage a remote worker executed and published: index it, fetch its report."""
+        if self._index is None:
+            return
+        folder = attempt.entry["dir"]
+        with self._lock:
+            self._index.save(self._record, self._run_dir, published={folder: files})
+        self._index.materialize(self._run_id, folder, report_only=True)
 
     def _offer(self, attempt: _Attempt) -> None:
         """Offer an executed stage's result to the cache (never from a development run)."""

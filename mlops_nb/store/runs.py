@@ -80,13 +80,23 @@ class RunIndex:
         with self._connection():
             pass
 
-    def save(self, record: dict[str, Any], run_dir: Path, folders: Iterable[str] = ()) -> None:
+    def save(
+        self,
+        record: dict[str, Any],
+        run_dir: Path,
+        folders: Iterable[str] = (),
+        published: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         """Store ``record``; first publish the files of ``folders`` and the top files.
 
         ``folders`` are stage folders (relative to ``run_dir``) that just
         finished; files already in the manifest with the same digest are kept.
+        ``published`` gives the manifests of stage folders a remote worker has
+        already published (folder → relative path → SHA-256).
         """
         files = self._files(record["id"])
+        for folder, manifest in (published or {}).items():
+            files.update({f"{folder}/{name}": sha for name, sha in manifest.items()})
         if self.publishes:
             for folder in folders:
                 local = run_dir / folder
@@ -176,6 +186,10 @@ class RunIndex:
             return found[0] if found else None
         self.materialize(run_id, folders[0])
         return local / folders[0]
+
+    def files(self, run_id: str) -> dict[str, str]:
+        """The run's published files: relative path → SHA-256 (empty: none published)."""
+        return self._files(run_id)
 
     def _files(self, run_id: str) -> dict[str, str]:
         with self._connection() as conn:

@@ -61,6 +61,8 @@ class StageTask:
         kernel_name: the Jupyter kernel to run the template in.
         start_timeout: seconds a kernel may take to start.
         execution_timeout: seconds a cell may run (None: no limit).
+        environment: variables set for the kernel on top of the executing
+            process's (a remote worker's project and store locations).
     """
 
     run_id: str
@@ -73,6 +75,7 @@ class StageTask:
     kernel_name: str = "python3"
     start_timeout: float = 120.0
     execution_timeout: float | None = None
+    environment: dict[str, str] = field(default_factory=dict)
 
     @property
     def executed(self) -> str:
@@ -95,6 +98,8 @@ class StageResult:
         error: why the stage failed, translated (None: it succeeded).
         interrupted: the execution was cut short by an interruption (Ctrl-C).
         worker: where it ran (this machine's host name, a Dask worker's address).
+        files: the stage folder as published by a remote worker (relative path →
+            SHA-256), empty when the folder was written where the runner runs.
     """
 
     stage: str
@@ -106,6 +111,7 @@ class StageResult:
     error: MlopsNbError | None = None
     interrupted: bool = False
     worker: str = ""
+    files: dict[str, str] = field(default_factory=dict)
 
     def timing(self) -> dict[str, Any]:
         """The entries a run record keeps for the stage's execution."""
@@ -141,8 +147,68 @@ class Executor(Protocol):
         ...
 
 
-_EXPORTS = {"LocalExecutor": "mlops_nb.pipeline.executors.local"}
+EXECUTORS = ("local", "dask")
 
-__all__ = ["EXECUTED", "Executor", "LocalExecutor", "StageResult", "StageTask"]
+
+def choose_executor(
+    settings: Any,
+    kind: str | None = None,
+    scheduler: str | None = None,
+    *,
+    jobs: int = 1,
+    fork: bool | None = None,
+    preload: Sequence[str] | None = None,
+) -> Executor:
+    """The executor a run uses: ``kind`` (else the settings', else ``local``).
+
+    ``dask`` needs a scheduler address (``scheduler``, else ``settings.scheduler``
+    from ``MLOPS_NB_DASK_SCHEDULER`` or pipeline.yaml) and connects to it now, so
+    that an unreachable scheduler is a clear error before any stage runs.
+
+    Raises:
+        ParameterError: an unknown executor, or dask without a scheduler.
+        RunError: the scheduler cannot be reached, or dask is not installed.
+    """
+    from mlops_nb.errors import ParameterError
+
+    chosen = (kind or settings.executor or "local").strip().lower()
+    if chosen not in EXECUTORS:
+        raise ParameterError(
+            f"unknown executor {chosen!r}; use one of {', '.join(EXECUTORS)} (--executor, "
+            f"MLOPS_NB_EXECUTOR or executor: in pipeline.yaml)",
+            param="executor",
+        )
+    if chosen == "local":
+        from mlops_nb.pipeline.executors.local import LocalExecutor
+
+        return LocalExecutor(jobs, fork=fork, preload=preload)
+    address = scheduler or settings.scheduler
+    if not address:
+        raise ParameterError(
+            "the dask executor needs a scheduler: --scheduler tcp://HOST:PORT, "
+            "MLOPS_NB_DASK_SCHEDULER, or scheduler: in pipeline.yaml (mlops-nb cluster local "
+            "starts one on this machine)",
+            param="scheduler",
+        )
+    from mlops_nb.pipeline.executors.dask import DaskExecutor
+
+    return DaskExecutor(address, settings, fork=fork, preload=preload)
+
+
+_EXPORTS = {
+    "DaskExecutor": "mlops_nb.pipeline.executors.dask",
+    "LocalExecutor": "mlops_nb.pipeline.executors.local",
+}
+
+__all__ = [
+    "EXECUTED",
+    "EXECUTORS",
+    "DaskExecutor",
+    "Executor",
+    "LocalExecutor",
+    "StageResult",
+    "StageTask",
+    "choose_executor",
+]
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS, globals())

@@ -68,7 +68,7 @@ def execute_task(task: StageTask, pool: KernelPool) -> StageResult:
     from papermill.exceptions import PapermillExecutionError  # loaded by import_papermill
 
     output = Path(task.executed)
-    kernel = pool.kernel(Path(task.stage_dir))
+    kernel = pool.kernel(Path(task.stage_dir), task.environment)
     error: MlopsNbError | None = None
     interrupted = False
     try:

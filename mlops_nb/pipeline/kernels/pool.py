@@ -21,7 +21,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,18 +107,24 @@ class KernelPool:
             return cls(kernel_name, start_timeout, None, str(exc))
         return cls(kernel_name, start_timeout, server)
 
-    def manager(self, stage_dir: Path, fork: bool = True) -> StageKernelManager:
-        """A kernel manager for one stage, logging the kernel's output in ``stage_dir``."""
+    def manager(
+        self, stage_dir: Path, fork: bool = True, environment: Mapping[str, str] | None = None
+    ) -> StageKernelManager:
+        """A kernel manager for one stage, logging the kernel's output in ``stage_dir``.
+
+        ``environment`` is set for the kernel on top of this process's variables.
+        """
         manager = StageKernelManager(kernel_name=self.kernel_name)
         manager.log_path = stage_dir / KERNEL_LOG
+        manager.environment = dict(environment or {})
         if fork and self.server is not None and self.server.broken is None:
             manager.fork_server = self.server
             manager.server_timeout = self.start_timeout
         return manager
 
-    def kernel(self, stage_dir: Path) -> StageKernel:
+    def kernel(self, stage_dir: Path, environment: Mapping[str, str] | None = None) -> StageKernel:
         """The kernel of one stage (started by :meth:`StageKernel.run`)."""
-        return StageKernel(self, stage_dir)
+        return StageKernel(self, stage_dir, environment)
 
     def close(self) -> None:
         """Stop the fork server and any kernel it still runs; safe to call twice."""
@@ -141,9 +147,12 @@ class StageKernel:
             (negative: the signal that killed it).
     """
 
-    def __init__(self, pool: KernelPool, stage_dir: Path) -> None:
+    def __init__(
+        self, pool: KernelPool, stage_dir: Path, environment: Mapping[str, str] | None = None
+    ) -> None:
         self.pool = pool
         self.stage_dir = stage_dir
+        self.environment = dict(environment or {})
         self.kernel_seconds: float | None = None
         self.execute_seconds: float | None = None
         self.started = False
@@ -176,7 +185,7 @@ class StageKernel:
         fails before it was ready is retried once as an ordinary kernel.
         """
         started = time.perf_counter()
-        km = self.pool.manager(self.stage_dir)
+        km = self.pool.manager(self.stage_dir, environment=self.environment)
         interrupted = False
         try:
             try:
@@ -187,7 +196,7 @@ class StageKernel:
                 self._note_retry(km, exc)
                 self._shutdown(km)
                 self.retried = True
-                km = self.pool.manager(self.stage_dir, fork=False)
+                km = self.pool.manager(self.stage_dir, fork=False, environment=self.environment)
                 execute(km, self.pool.start_timeout, self._hooks())
         except KeyboardInterrupt:
             interrupted = True

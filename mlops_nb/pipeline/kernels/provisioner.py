@@ -86,6 +86,8 @@ class StageKernelManager(AsyncKernelManager):
     log_path: Path | None = None
     fork_server: ForkServer | None = None
     server_timeout: float = 120.0
+    environment: dict[str, str] | None = None
+    """Variables set for the kernel on top of this process's (a stage's project and stores)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -98,6 +100,8 @@ class StageKernelManager(AsyncKernelManager):
         return client
 
     async def start_kernel(self, **kwargs: Any) -> None:  # type: ignore[override]
+        if self.environment:
+            kwargs["env"] = {**os.environ, **(kwargs.get("env") or {}), **self.environment}
         if self.fork_server is not None and self.provisioner is None:
             self.kernel_id = self.kernel_id or kwargs.pop("kernel_id", None) or str(uuid.uuid4())
             self.provisioner = ForkProvisioner(
