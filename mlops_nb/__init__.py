@@ -22,6 +22,7 @@ _EXPORTS = {
     "TRAINING_KEYS_FILE": "mlops_nb.registry.champion",
     "ArtifactError": "mlops_nb.errors",
     "ChampionComparison": "mlops_nb.registry.champion",
+    "ComparisonError": "mlops_nb.errors",
     "ConfigError": "mlops_nb.errors",
     "ContractError": "mlops_nb.errors",
     "DataSourceError": "mlops_nb.errors",
@@ -48,10 +49,12 @@ _EXPORTS = {
     "RetrainPlan": "mlops_nb.monitoring.retraining",
     "RetrainingOutcome": "mlops_nb.monitoring.retraining",
     "RunBrowser": "mlops_nb.widgets",
-    "RunDiff": "mlops_nb.pipeline.compare",
+    "RunDiff": "mlops_nb.pipeline.diff",
     "RunError": "mlops_nb.errors",
     "RunNotFoundError": "mlops_nb.errors",
     "ScaffoldError": "mlops_nb.errors",
+    "SegmentManifests": "mlops_nb.modeling",
+    "SegmentRows": "mlops_nb.modeling",
     "ServingError": "mlops_nb.errors",
     "Settings": "mlops_nb.config",
     "SplitRule": "mlops_nb.prep.keys",
@@ -110,6 +113,11 @@ _EXPORTS = {
     "run_pipeline": "mlops_nb.pipeline.runner",
     "save_contract": "mlops_nb.validation",
     "score_frame": "mlops_nb.serving",
+    "segment_manifests": "mlops_nb.modeling",
+    "segment_rows": "mlops_nb.modeling",
+    "segment_value": "mlops_nb.modeling",
+    "segments_figure": "mlops_nb.modeling",
+    "segments_table": "mlops_nb.modeling",
     "slice_metrics": "mlops_nb.modeling",
     "smoke_records": "mlops_nb.validation.fast",
     "snapshot": "mlops_nb.data",
@@ -128,6 +136,7 @@ __all__ = [
     "TRAINING_KEYS_FILE",
     "ArtifactError",
     "ChampionComparison",
+    "ComparisonError",
     "ConfigError",
     "ContractError",
     "DataSourceError",
@@ -158,6 +167,8 @@ __all__ = [
     "RunError",
     "RunNotFoundError",
     "ScaffoldError",
+    "SegmentManifests",
+    "SegmentRows",
     "ServingError",
     "Settings",
     "SplitRule",
@@ -217,6 +228,11 @@ __all__ = [
     "run_pipeline",
     "save_contract",
     "score_frame",
+    "segment_manifests",
+    "segment_rows",
+    "segment_value",
+    "segments_figure",
+    "segments_table",
     "slice_metrics",
     "smoke_records",
     "snapshot",
@@ -251,6 +267,7 @@ if TYPE_CHECKING:
     )
     from mlops_nb.errors import (
         ArtifactError,
+        ComparisonError,
         ConfigError,
         ContractError,
         DataSourceError,
@@ -276,10 +293,17 @@ if TYPE_CHECKING:
     )
     from mlops_nb.features import build_feature_pipeline, feature_table, infer_feature_types
     from mlops_nb.modeling import (
+        SegmentManifests,
+        SegmentRows,
         compare_models,
         evaluate,
         evaluation_figures,
         primary_metric,
+        segment_manifests,
+        segment_rows,
+        segment_value,
+        segments_figure,
+        segments_table,
         slice_metrics,
         tune,
     )
@@ -311,7 +335,8 @@ if TYPE_CHECKING:
         retraining_overrides,
         training_contract,
     )
-    from mlops_nb.pipeline.compare import RunDiff, compare_runs, previous_run
+    from mlops_nb.pipeline.compare import compare_runs, previous_run
+    from mlops_nb.pipeline.diff import RunDiff
     from mlops_nb.pipeline.runner import run_pipeline
     from mlops_nb.prep import before_after, cleanse, split, standardize
     from mlops_nb.prep.keys import SplitRule, row_keys

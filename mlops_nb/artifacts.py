@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from mlops_nb.errors import ArtifactError
+from mlops_nb.jsonvalues import jsonable
 
 TEXT_SUFFIXES = {".txt", ".md", ".yaml", ".yml", ".html", ".csv", ".log"}
 TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "mlops_nb.", "builtins.")
+"""The modules whose types a skops file may hold (:func:`trusted_types`)."""
 
 
 def kind_of(name: str, obj: Any) -> tuple[str, str]:
@@ -70,9 +72,9 @@ def _is_estimator(obj: Any) -> bool:
 
 def write(kind: str, obj: Any, path: Path) -> None:
     """Write ``obj`` of ``kind`` to ``path`` atomically."""
-    writers: dict[str, Callable[[Any, Path], None]] = {
+    writers: dict[str, Callable[[Any, Path], object]] = {  # what they return is unused
         "table": _write_table,
-        "json": lambda o, p: p.write_text(json.dumps(o, indent=2, default=to_jsonable)),
+        "json": lambda o, p: p.write_text(json.dumps(o, indent=2, default=jsonable)),
         "text": lambda o, p: p.write_text(o),
         "figure": lambda o, p: o.savefig(p, dpi=100, bbox_inches="tight", format="png"),
         "model": _write_model,
@@ -138,19 +140,38 @@ def read(kind: str, path: Path) -> Any:
     return path
 
 
-def read_model(path: Path, extra_trusted: tuple[str, ...] = ()) -> Any:
-    """Load a skops file, refusing any type outside the trusted modules."""
+def trusted_types(model: Path | bytes, extra_trusted: tuple[str, ...] = ()) -> list[str]:
+    """The types skops must trust to load ``model``: a file, or ``skops.io.dumps`` bytes.
+
+    The one trust policy of the package: a type is trusted when its module is
+    scikit-learn, NumPy, SciPy, mlops_nb or ``builtins`` (see
+    :data:`TRUSTED_MODULE_PREFIXES`), or starts with one of ``extra_trusted``.
+
+    Raises:
+        ArtifactError: ``model`` holds a type from anywhere else; nothing is loaded.
+    """
     import skops.io as sio
 
-    untrusted = sio.get_untrusted_types(file=path)
+    where: dict[str, Path] = {}
+    if isinstance(model, Path):
+        untrusted, what, where = sio.get_untrusted_types(file=model), str(model), {"path": model}
+    else:
+        untrusted, what = sio.get_untrusted_types(data=model), "the saved model"
     refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULE_PREFIXES + extra_trusted)]
     if refused:
         raise ArtifactError(
-            f"{path} holds types that are not trusted: {', '.join(refused)}; only "
+            f"{what} holds types that are not trusted: {', '.join(refused)}; only "
             f"scikit-learn, NumPy, SciPy and mlops_nb types are loaded",
-            path=path,
+            **where,
         )
-    return sio.load(path, trusted=untrusted)
+    return list(untrusted)
+
+
+def read_model(path: Path, extra_trusted: tuple[str, ...] = ()) -> Any:
+    """Load a skops file, refusing any type outside the trusted modules (:func:`trusted_types`)."""
+    import skops.io as sio
+
+    return sio.load(path, trusted=trusted_types(path, extra_trusted))
 
 
 def sha256(path: Path) -> str:
@@ -161,26 +182,13 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def to_jsonable(value: Any) -> Any:
-    """``value`` as something :mod:`json` can write (numpy scalars, paths, sets)."""
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item") and callable(value.item):
-        return value.item()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    if isinstance(value, (dict, list, str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON to ``path`` atomically (temp file, fsync, rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2, default=to_jsonable)
+            json.dump(data, handle, indent=2, default=jsonable)
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())

@@ -87,8 +87,17 @@ class Settings:
         return self.outputs / "snapshots"
 
     def contracts(self) -> dict[str, str]:
-        """The ``contracts:`` mapping of pipeline.yaml (data source → contract file)."""
+        """The ``contracts:`` mapping of pipeline.yaml (data source → contract file).
+
+        Raises:
+            ConfigError: pipeline.yaml cannot be read, or ``contracts:`` is not a mapping.
+        """
         mapping = _project_file(self.pipeline_file).get("contracts") or {}
+        if not isinstance(mapping, dict):
+            raise ConfigError(
+                f"{self.pipeline_file}: 'contracts' must map data sources to files",
+                path=self.pipeline_file,
+            )
         return {str(key): str(value) for key, value in mapping.items()}
 
 

@@ -13,6 +13,7 @@ structured attributes naming *where* it happened, and a message that says
     │   ├── StageFailedError     a stage's notebook raised: stage, cell, error, notebook path
     │   └── ForkServerError      the kernel fork server did not start or answer (also RuntimeError)
     ├── RunNotFoundError         `runs show` of an id that does not exist   (also LookupError)
+    ├── ComparisonError          a run comparison asked for an unknown section (also ValueError)
     ├── StageInputError          an upstream stage has not run / artifact missing (also LookupError)
     ├── ArtifactError            an artifact cannot be saved or loaded       (also ValueError)
     ├── DataSourceError          data source missing, empty, malformed        (also ValueError)
@@ -35,10 +36,14 @@ translated at the boundary into one of these, with the original on
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 MAX_MESSAGE_LINES = 20
+CLOSE_ENOUGH = 0.6
+"""Least similarity (difflib's ratio) of a name offered as "did you mean"."""
 
 
 def cap_lines(text: str, limit: int = MAX_MESSAGE_LINES) -> str:
@@ -48,6 +53,24 @@ def cap_lines(text: str, limit: int = MAX_MESSAGE_LINES) -> str:
         return text
     hidden = len(lines) - limit
     return "\n".join([*lines[:limit], f"... ({hidden} more lines)"])
+
+
+def listing(values: Iterable[object], limit: int, more: str = ", ... ({} more)") -> str:
+    """``a, b, c`` for a message: at most ``limit`` values, then ``more`` with the count left out.
+
+    A set is listed sorted (by text), anything else in its order. Each message
+    keeps its own wording of the rest: ``more`` is formatted with the count.
+    """
+    items = sorted(values, key=str) if isinstance(values, (set, frozenset)) else list(values)
+    shown = ", ".join(map(str, items[:limit]))
+    hidden = len(items) - limit
+    return shown + (more.format(hidden) if hidden > 0 else "")
+
+
+def closest(name: str, options: Iterable[str], n: int = 1) -> list[str]:
+    """The (at most ``n``) ``options`` most like ``name``, best first: "did you mean" candidates."""
+    matches: list[str] = difflib.get_close_matches(name, list(options), n=n, cutoff=CLOSE_ENOUGH)
+    return matches
 
 
 class MlopsNbError(Exception):
@@ -73,7 +96,8 @@ class MlopsNbError(Exception):
         """
         formatter = _ipython_formatter()
         if formatter is not None and formatter.mode == "Verbose":
-            return formatter.structured_traceback(type(self), self, self.__traceback__)
+            full: list[str] = formatter.structured_traceback(type(self), self, self.__traceback__)
+            return full
         lines = str(self).splitlines() or [""]
         name = f"{_RED}{type(self).__name__}{_RESET}"
         return [f"{name}: {lines[0]}", *lines[1:], _TRACEBACK_HINT]
@@ -124,6 +148,10 @@ class StageFailedError(RunError):
 
 class RunNotFoundError(MlopsNbError, LookupError):
     """No run has the requested id."""
+
+
+class ComparisonError(MlopsNbError, ValueError):
+    """Two runs cannot be compared as asked: a section of the comparison that does not exist."""
 
 
 class StageInputError(MlopsNbError, LookupError):

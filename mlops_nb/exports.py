@@ -19,6 +19,7 @@ def lazy_getattr(
     def __getattr__(name: str) -> Any:
         module = exports.get(name)
         if module is None:
+            # the builtin PEP 562 asks for: hasattr() and from-imports rely on it
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(module), name)
         namespace[name] = value

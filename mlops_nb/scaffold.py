@@ -201,7 +201,7 @@ def normalize_notebook(text: str, *, python_version: str | None = None) -> str:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-    written = nbformat.writes(notebook)
+    written = str(nbformat.writes(notebook))
     return written if written.endswith("\n") else written + "\n"
 
 

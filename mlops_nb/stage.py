@@ -27,6 +27,7 @@ from mlops_nb import artifacts
 from mlops_nb.config import Settings, load_settings
 from mlops_nb.dag import ancestors, run_order
 from mlops_nb.errors import MlopsNbError, StageInputError, TrackingError
+from mlops_nb.jsonvalues import jsonable
 from mlops_nb.tracking import Run, TrackingStore
 
 MANIFEST = "stage.json"
@@ -136,8 +137,8 @@ class Stage:
 
     def upstream(self, stage: str) -> dict[str, Any]:
         """The manifest (artifacts, metrics, notes, data versions) of an upstream stage."""
-        folder = self._upstream_dir(stage)
-        return json.loads((folder / MANIFEST).read_text())
+        manifest: dict[str, Any] = json.loads((self._upstream_dir(stage) / MANIFEST).read_text())
+        return manifest
 
     def log_metrics(self, metrics: dict[str, Any]) -> None:
         """Record headline metrics of this stage: numbers.
@@ -150,7 +151,7 @@ class Stage:
         Raises:
             TrackingError: a value is not a number; nothing is recorded.
         """
-        clean = {str(k): artifacts.to_jsonable(v) for k, v in metrics.items()}
+        clean = {str(k): jsonable(v) for k, v in metrics.items()}
         for key, value in clean.items():
             if not isinstance(value, int | float):  # bool is an int
                 raise TrackingError(
@@ -173,7 +174,7 @@ class Stage:
         Notes sit beside the metrics in ``stage.json`` and in the stage's entry
         of ``run.json``; a later stage reads them with ``upstream(stage)["notes"]``.
         """
-        self._manifest["notes"][key] = artifacts.to_jsonable(value)
+        self._manifest["notes"][key] = jsonable(value)
         self._flush()
 
     def set_outcome(self, key: str, value: Any) -> None:
@@ -188,7 +189,7 @@ class Stage:
                 f"plain name; choose another key (letters, digits, '_').",
                 key=key,
             )
-        self._manifest["outcome"][key] = artifacts.to_jsonable(value)
+        self._manifest["outcome"][key] = jsonable(value)
         self._flush()
 
     @property

@@ -22,7 +22,7 @@ def test_every_error_class_is_in_the_tree_and_exported():
     import pkgutil
     from importlib import import_module
 
-    import mlops_nb.errors as errors
+    from mlops_nb import errors
 
     drawn = errors.__doc__
     for info in pkgutil.walk_packages(mlops_nb.__path__, "mlops_nb."):

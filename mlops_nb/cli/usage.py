@@ -7,13 +7,13 @@ error into ``error: ...`` and ``see `mlops-nb ... --help```, never a traceback.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from rich.text import Text
 from typer.core import TyperGroup
 
 from mlops_nb.cli.output import console, errors
+from mlops_nb.errors import closest
 
 try:  # recent typer carries its own copy of click
     from typer._click import exceptions as click_errors
@@ -95,7 +95,7 @@ def _closest(name: str, names: list[str], *, quote: bool = False) -> str:
     Options are compared without their dashes, which every option shares.
     """
     bare = {n.lstrip("-"): n for n in names}
-    close = difflib.get_close_matches(name.lstrip("-"), list(bare), n=1)
+    close = closest(name.lstrip("-"), bare)
     if not close:
         return ""
     match = bare[close[0]]

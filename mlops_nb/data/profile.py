@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
+
+from mlops_nb.dtypes import is_text
+from mlops_nb.jsonvalues import scalar
 
 __all__ = [
     "IDENTIFIER_MIN_DISTINCT",
@@ -66,8 +68,7 @@ def column_role(series: pd.Series, target: str | None = None) -> str:
     if pd.api.types.is_numeric_dtype(dtype):
         return "numeric"
     values = series.dropna()
-    is_text = pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
-    distinct = _nunique(values) if is_text and len(values) > 1 else 0
+    distinct = _nunique(values) if is_text(dtype) and len(values) > 1 else 0
     if distinct >= IDENTIFIER_MIN_DISTINCT * len(values) and distinct > 1:
         return "identifier"
     return "categorical"
@@ -89,7 +90,7 @@ def _top(values: pd.Series) -> tuple[Any, int]:
         counts = values.value_counts(dropna=True, sort=True)
     except TypeError:
         counts = values.astype(str).value_counts(dropna=True, sort=True)
-    return _plain(counts.index[0]), int(counts.iloc[0])
+    return scalar(counts.index[0]), int(counts.iloc[0])
 
 
 def _column_profile(series: pd.Series, target: str | None) -> dict[str, Any]:
@@ -127,16 +128,11 @@ def _range(values: pd.Series) -> dict[str, Any]:
     if not pd.api.types.is_numeric_dtype(dtype):
         return {}
     return {
-        "min": _plain(values.min()),
-        "max": _plain(values.max()),
+        "min": scalar(values.min()),
+        "max": scalar(values.max()),
         "mean": round(float(values.mean()), 4),
         "std": round(float(values.std()), 4) if len(values) > 1 else None,
     }
-
-
-def _plain(value: Any) -> Any:
-    """Turn a numpy scalar into the matching Python number."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def profile(df: pd.DataFrame, target: str | None = None) -> pd.DataFrame:

@@ -213,7 +213,8 @@ def _draw_churn(
         + _CHURN_PAYMENT[columns["payment_method"]]
     )
     probability = 1.0 / (1.0 + np.exp(-logit))
-    return (rng.random(logit.shape[0]) < probability).astype(np.int64)
+    churned: np.ndarray = (rng.random(logit.shape[0]) < probability).astype(np.int64)
+    return churned
 
 
 def _pick(rng: np.random.Generator, n: int, share: float) -> np.ndarray:
@@ -321,14 +322,14 @@ def _convert(sample: str, key: str, text: str, kind: type) -> Any:
     """Convert one option's text to ``kind`` or say what is expected."""
     try:
         value = kind(text.strip())
-    except ValueError:
+    except ValueError as exc:
         noun = "an integer" if kind is int else "a number"
         raise DataSourceError(
             f"sample option {key}={text!r} of sample:{sample} is not {noun}; write e.g. "
             f"{key}={'1' if kind is int else '0.5'}.",
             sample=sample,
             option=key,
-        ) from None
+        ) from exc
     if kind is float and not math.isfinite(value):
         raise DataSourceError(
             f"sample option {key}={text!r} of sample:{sample} must be a finite number.",

@@ -71,10 +71,12 @@ def content_hash(df: pd.DataFrame) -> str:
 
 def _row_hashes(df: pd.DataFrame) -> np.ndarray:
     """One uint64 per row; unhashable values (lists, dicts) are hashed as text."""
+    hashes: np.ndarray
     try:
-        return pd.util.hash_pandas_object(df, index=False).to_numpy()
+        hashes = pd.util.hash_pandas_object(df, index=False).to_numpy()
     except TypeError:
-        return pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy()
+        hashes = pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy()
+    return hashes
 
 
 def file_sha256(path: Path) -> str:

@@ -20,25 +20,21 @@ with the third-party error on ``__cause__``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from urllib.parse import parse_qsl
 
 import pandas as pd
 import pyarrow as pa
 
 from mlops_nb.data.sample import generate_sample, sample_options
-from mlops_nb.errors import DataSourceError
-
-if TYPE_CHECKING:  # sqlalchemy takes 0.15 s to import: only for SQL sources
-    from sqlalchemy import Connection
-    from sqlalchemy.engine import URL
+from mlops_nb.data.sql import read_sql
+from mlops_nb.errors import DataSourceError, closest, listing
 
 __all__ = ["SourceSpec", "check_source", "load_source", "parse_source", "redact", "require_target"]
 
@@ -393,69 +389,6 @@ def _unreadable(spec: SourceSpec, kind: str, exc: BaseException) -> DataSourceEr
     )
 
 
-def _read_sql(spec: SourceSpec) -> pd.DataFrame:
-    """Read a table or a query result through SQLAlchemy."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-
-    url = make_url(spec.location)
-    try:
-        engine = create_engine(url)
-    except (ImportError, ArgumentError, NoSuchModuleError) as exc:
-        raise DataSourceError(
-            f"data source {spec.display!r}: cannot create a database engine for "
-            f"{url.drivername} ({type(exc).__name__}: {exc}). Install the database driver "
-            f"(e.g. pip install psycopg for PostgreSQL) or fix the URL.",
-            source=spec.display,
-        ) from exc
-    try:
-        with engine.connect() as connection:
-            if "table" in spec.options:
-                return _read_table(connection, spec, url)
-            return pd.read_sql_query(text(spec.options["query"]), connection)
-    except (SQLAlchemyError, pd.errors.DatabaseError) as exc:
-        raise _database_error(spec, exc) from exc
-    finally:
-        engine.dispose()
-
-
-def _read_table(connection: Connection, spec: SourceSpec, url: URL) -> pd.DataFrame:
-    """Read a whole table, listing the tables present when it does not exist."""
-    table = spec.options["table"]
-    from sqlalchemy import inspect
-
-    inspector = inspect(connection)
-    if not inspector.has_table(table):
-        names = sorted([*inspector.get_table_names(), *inspector.get_view_names()])
-        present = _listing(names) if names else "none (the database has no tables)"
-        raise DataSourceError(
-            f"data source {spec.display!r}: table {table!r} not found in database "
-            f"{url.database or url.render_as_string(hide_password=True)}. Tables present: "
-            f"{present}. Use ?table=<one of them> or ?query=SELECT ...",
-            source=spec.display,
-            table=table,
-        )
-    return pd.read_sql_table(table, connection)
-
-
-def _database_error(spec: SourceSpec, exc: BaseException) -> DataSourceError:
-    """Describe an error reported by the database, preferring the driver's words."""
-    detail: BaseException | None = exc
-    from sqlalchemy.exc import DBAPIError
-
-    while detail is not None and not isinstance(detail, DBAPIError):
-        detail = detail.__cause__
-    reason = str(detail.orig) if isinstance(detail, DBAPIError) else str(exc)
-    query = spec.options.get("query")
-    what = f"query {query!r}" if query else f"reading table {spec.options.get('table')!r}"
-    return DataSourceError(
-        f"data source {spec.display!r}: the database rejected {what}: {reason}. Check the SQL "
-        f"(try it in a database client) and the connection URL.",
-        source=spec.display,
-    )
-
-
 def _read_sample(spec: SourceSpec) -> pd.DataFrame:
     """Generate a sample data set."""
     return generate_sample(spec.location, spec.options)
@@ -464,17 +397,9 @@ def _read_sample(spec: SourceSpec) -> pd.DataFrame:
 _READERS: dict[str, Callable[[SourceSpec], pd.DataFrame]] = {
     "csv": _read_csv,
     "parquet": _read_parquet,
-    "sql": _read_sql,
+    "sql": read_sql,
     "sample": _read_sample,
 }
-
-
-def _listing(names: Iterable[object]) -> str:
-    """Join names for a message, at most ``_MAX_LISTED`` of them."""
-    items = [str(name) for name in names]
-    shown = ", ".join(items[:_MAX_LISTED])
-    hidden = len(items) - _MAX_LISTED
-    return shown + (f", ... ({hidden} more)" if hidden > 0 else "")
 
 
 def _check_unique(names: list[str], spec: SourceSpec) -> None:
@@ -483,8 +408,8 @@ def _check_unique(names: list[str], spec: SourceSpec) -> None:
     repeated = sorted(name for name, count in counts.items() if count > 1)
     if repeated:
         raise DataSourceError(
-            f"data source {spec.display!r} has duplicate column names: {_listing(repeated)}. "
-            f"Rename the columns so that each name appears once.",
+            f"data source {spec.display!r} has duplicate column names: "
+            f"{listing(repeated, _MAX_LISTED)}. Rename the columns so that each name appears once.",
             source=spec.display,
             column=repeated[0],
         )
@@ -497,7 +422,7 @@ def _tidy(frame: pd.DataFrame, spec: SourceSpec) -> pd.DataFrame:
     if not names:
         raise _empty(spec, "it has no columns")
     if len(frame) == 0:
-        raise _empty(spec, f"it has the columns {_listing(names)} but no rows")
+        raise _empty(spec, f"it has the columns {listing(names, _MAX_LISTED)} but no rows")
     frame.columns = pd.Index(names, dtype="str")
     return frame
 
@@ -517,12 +442,12 @@ def require_target(df: pd.DataFrame, target: str, source: str) -> None:
     shown = redact(source)
     columns = [str(name) for name in df.columns]
     if target not in df.columns:
-        close = difflib.get_close_matches(str(target), columns, n=3, cutoff=0.6)
+        close = closest(str(target), columns, n=3)
         close += [c for c in columns if c.lower() == str(target).lower() and c not in close]
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise DataSourceError(
             f"target column {target!r} is not in data source {shown!r}.{hint} Available "
-            f"columns: {_listing(columns)}. Choose one with -p target=<column>.",
+            f"columns: {listing(columns, _MAX_LISTED)}. Choose one with -p target=<column>.",
             source=shown,
             column=target,
         )

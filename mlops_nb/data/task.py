@@ -9,6 +9,11 @@ Rules of ``task="auto"`` (missing values of the target are ignored):
 * every other numeric target is regression.
 
 Classification is ``"binary"`` with two classes and ``"multiclass"`` with more.
+
+These rules are ours, not scikit-learn's ``type_of_target``: that one calls any
+column of whole numbers classification (the integers 0 to 50 over 1,000 rows
+are "multiclass", a count or an age that should be regressed), and raises on a
+missing value where these rules ignore it.
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlops_nb.dtypes import is_number
 from mlops_nb.errors import DataSourceError
+from mlops_nb.jsonvalues import scalar
+from mlops_nb.tasks import TASK_CHOICES, TASKS
 
 __all__ = ["MAX_AUTO_CLASSES", "MAX_CLASS_RATIO", "TASKS", "TASK_CHOICES", "infer_task"]
 
-TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
-TASK_CHOICES: tuple[str, ...] = ("auto", *TASKS)
 MAX_AUTO_CLASSES = 20
 MAX_CLASS_RATIO = 0.2
 _SHOWN_CLASSES = 10
@@ -85,9 +91,7 @@ def _distinct(values: pd.Series) -> list[Any]:
 def _is_label_like(values: pd.Series) -> bool:
     """True for bool, categorical and non-numeric targets."""
     dtype = values.dtype
-    if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
-        return True
-    return not pd.api.types.is_numeric_dtype(dtype)
+    return isinstance(dtype, pd.CategoricalDtype) or not is_number(dtype)
 
 
 def _is_whole(values: pd.Series) -> bool:
@@ -125,8 +129,7 @@ def _validate(task: str, values: pd.Series, classes: list[Any], column: Any) -> 
             f"has only 2 classes ({_show(classes)}) but task=multiclass needs 3 or more; use "
             f"-p task=binary or -p task=auto",
         )
-    is_number = pd.api.types.is_numeric_dtype(values.dtype)
-    if task == "regression" and (not is_number or _is_label_like(values)):
+    if task == "regression" and _is_label_like(values):
         raise _error(
             column,
             f"has dtype {values.dtype}, not numbers, but task=regression needs a numeric "
@@ -136,14 +139,9 @@ def _validate(task: str, values: pd.Series, classes: list[Any], column: Any) -> 
 
 def _show(classes: list[Any]) -> str:
     """List a few classes for a message."""
-    shown = ", ".join(repr(_plain(c)) for c in classes[:_SHOWN_CLASSES])
+    shown = ", ".join(repr(scalar(c)) for c in classes[:_SHOWN_CLASSES])
     more = len(classes) - _SHOWN_CLASSES
     return shown + (f", ... ({more} more)" if more > 0 else "")
-
-
-def _plain(value: Any) -> Any:
-    """Turn a numpy scalar into the matching Python value."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _error(column: Any, problem: str) -> DataSourceError:

@@ -8,18 +8,13 @@ Typical notebook flow::
     feature_table(pipe)
 """
 
-from mlops_nb.features.build import (
-    SKOPS_TRUSTED_TYPES,
-    build_feature_pipeline,
-    build_feature_transformer,
-)
+from mlops_nb.features.build import build_feature_pipeline, build_feature_transformer
 from mlops_nb.features.select import FeatureSelector, SelectionResult, select_features
 from mlops_nb.features.steps import MissingFlags, TextCategories
 from mlops_nb.features.table import feature_table
 from mlops_nb.features.types import FeatureTypes, infer_feature_types
 
 __all__ = [
-    "SKOPS_TRUSTED_TYPES",
     "FeatureSelector",
     "FeatureTypes",
     "MissingFlags",

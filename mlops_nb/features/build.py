@@ -17,10 +17,9 @@ Outputs are DataFrames named ``<branch>__<column>`` (one-hot columns
 :class:`~mlops_nb.features.types.FeatureTypes` (identifiers, the target...)
 are dropped.
 
-Saving: fitted transformers and pipelines load with ``skops.io.loads(data,
-trusted=SKOPS_TRUSTED_TYPES)``; the list names this package's steps and
-``numpy.dtype`` (which ``SimpleImputer`` stores and skops does not trust by
-default).
+Saving: fitted transformers and pipelines hold only scikit-learn, NumPy and
+mlops_nb types, so they load under the package's one trust policy,
+:func:`mlops_nb.artifacts.trusted_types`.
 """
 
 from __future__ import annotations
@@ -41,13 +40,6 @@ from mlops_nb.prep.split import check_task
 
 OUTLIER_OPTIONS = ("iqr", "quantile", "none")
 MISSING_CATEGORY = "missing"
-SKOPS_TRUSTED_TYPES = [
-    "numpy.dtype",
-    *(
-        f"{step.__module__}.{step.__qualname__}"
-        for step in (OutlierClipper, MissingFlags, TextCategories, FeatureSelector)
-    ),
-]
 
 
 def build_feature_transformer(

@@ -122,17 +122,25 @@ def score_features(
     """Return one score per column of ``matrix`` (NaN for ``method="none"``)."""
     if method == "none":
         return np.full(matrix.shape[1], np.nan)
+    scores: np.ndarray
     if method == "variance":
-        return matrix.var(axis=0)
+        scores = matrix.var(axis=0)
+        return scores
     target = _target(y, len(matrix))
     discrete = np.all((matrix == 0) | (matrix == 1), axis=0)
-    if task == "regression":
-        return mutual_info_regression(matrix, target, discrete_features=discrete, random_state=seed)
-    return mutual_info_classif(matrix, target, discrete_features=discrete, random_state=seed)
+    estimate = mutual_info_regression if task == "regression" else mutual_info_classif
+    scores = estimate(matrix, target, discrete_features=discrete, random_state=seed)
+    return scores
 
 
 def choose(scores: np.ndarray, k: int | None, min_importance: float) -> np.ndarray:
-    """Boolean mask of kept features (see the module docstring)."""
+    """Boolean mask of kept features (see the module docstring).
+
+    Not ``SelectKBest``: on tied scores it keeps other columns than this rule
+    (scores ``[1, 1, 0, 1]`` with ``k=2``: columns 1 and 3, where ties here keep
+    the earlier columns 0 and 1), it has no ``min_importance`` and it warns
+    when ``k`` exceeds the number of features, where this keeps them all.
+    """
     if np.isnan(scores).all():
         return np.ones(len(scores), dtype=bool)
     keep = scores >= min_importance
@@ -275,7 +283,8 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the kept columns."""
         check_is_fitted(self, "support_")
-        return input_feature_names(self, input_features)[self.support_]
+        names: np.ndarray = input_feature_names(self, input_features)[self.support_]
+        return names
 
     def scores_frame(self) -> pd.DataFrame:
         """``feature``, ``score``, ``selected`` per input column, best score first."""

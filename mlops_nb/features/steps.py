@@ -49,10 +49,13 @@ def check_input(estimator: BaseEstimator, X: Any, *, reset: bool) -> np.ndarray:
     because scikit-learn would cast a frame holding a nullable column
     (``boolean``, ``Int64``) to float as a whole, which fails on text.
     """
+    values: np.ndarray
     if isinstance(X, pd.DataFrame):
         validate_data(estimator, X, skip_check_array=True, reset=reset)
-        return check_array(X.astype(object).to_numpy(), dtype=None, ensure_all_finite=False)
-    return validate_data(estimator, X, dtype=None, ensure_all_finite=False, reset=reset)
+        values = check_array(X.astype(object).to_numpy(), dtype=None, ensure_all_finite=False)
+    else:
+        values = validate_data(estimator, X, dtype=None, ensure_all_finite=False, reset=reset)
+    return values
 
 
 def _as_text(value: Any) -> Any:
@@ -81,8 +84,8 @@ class TextCategories(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         """Return ``X`` with every value as text (NaN where missing)."""
         check_is_fitted(self)
-        values = check_input(self, X, reset=False)
-        return _to_text(values).astype(object)
+        text: np.ndarray = _to_text(check_input(self, X, reset=False)).astype(object)
+        return text
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -100,6 +103,12 @@ class MissingFlags(TransformerMixin, BaseEstimator):
     miss them (their imputed value is still used). Output names are the input
     column names.
 
+    Kept instead of scikit-learn's ``MissingIndicator(features="missing-only")``,
+    which flags the same values but names its outputs ``missingindicator_<column>``
+    and returns booleans: the feature names (``missing__<column>``, shown by
+    ``feature_table`` and in model cards) and the float flags are what registered
+    models were fitted and saved with (their skops files hold ``features_``).
+
     Attributes:
         features_: Indices of the flagged input columns.
     """
@@ -114,7 +123,8 @@ class MissingFlags(TransformerMixin, BaseEstimator):
         """Return the 0/1 (float) flags of the flagged columns."""
         check_is_fitted(self, "features_")
         values = check_input(self, X, reset=False)
-        return pd.isna(values[:, self.features_]).astype(np.float64)
+        flags: np.ndarray = pd.isna(values[:, self.features_]).astype(np.float64)
+        return flags
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the flag columns: the flagged input columns' names."""

@@ -31,11 +31,10 @@ from pandas.api.types import (
     is_bool_dtype,
     is_datetime64_any_dtype,
     is_numeric_dtype,
-    is_object_dtype,
-    is_string_dtype,
     is_timedelta64_dtype,
 )
 
+from mlops_nb.dtypes import is_text
 from mlops_nb.errors import PreparationError
 from mlops_nb.prep.cleanse import require_column
 
@@ -176,7 +175,7 @@ def _infer_kind(series: pd.Series) -> str:
         return "categorical"
     if is_numeric_dtype(series):
         return "numeric"
-    if is_string_dtype(series) or is_object_dtype(series):
+    if is_text(series):
         return "categorical"
     return f"unsupported dtype {series.dtype}"
 
@@ -185,10 +184,9 @@ def _is_identifier(series: pd.Series, present: pd.Series) -> bool:
     distinct = present.nunique()
     if _looks_like_id(str(series.name)) and distinct >= ID_DISTINCT_SHARE * len(series):
         return True
-    is_text = is_string_dtype(series) or is_object_dtype(series)
-    if isinstance(series.dtype, pd.CategoricalDtype) or is_bool_dtype(series):
-        is_text = False
-    return is_text and len(series) >= MIN_ROWS_FOR_SHARE and distinct >= UNIQUE_SHARE * len(series)
+    labels = is_bool_dtype(series) or isinstance(series.dtype, pd.CategoricalDtype)
+    text = is_text(series) and not labels
+    return text and len(series) >= MIN_ROWS_FOR_SHARE and distinct >= UNIQUE_SHARE * len(series)
 
 
 def _looks_like_id(name: str) -> bool:

@@ -74,8 +74,8 @@ def resolve_run_file(runs_dir: Path, run_id: str, path: str) -> Path:
     try:
         resolved = target.resolve(strict=True)
         inside = resolved.is_relative_to(run_dir.resolve(strict=True))
-    except OSError:
-        raise _no_file(run_id, path) from None
+    except OSError as exc:
+        raise _no_file(run_id, path) from exc
     if not inside or not resolved.is_file():
         raise _no_file(run_id, path)
     return resolved

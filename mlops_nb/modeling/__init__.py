@@ -8,6 +8,7 @@ Typical notebook flow (train, then evaluate)::
     evaluate(result.best_estimator, X_test, y_test, task)
     evaluation_figures(result.best_estimator, X_test, y_test, task)
     slice_metrics(result.best_estimator, X_test, y_test, task, "region")
+    segment_rows(train, test, "region", "north", target=target, task=task)   # one model per segment
     compare_models({"challenger": result.best_estimator, "champion": production},
                    X_test, y_test, task)
 """
@@ -30,16 +31,27 @@ from mlops_nb.modeling.plots import (
     roc_pr_figure,
 )
 from mlops_nb.modeling.predictions import Predictions, predict
-from mlops_nb.modeling.saving import TRUSTED_MODULES, trusted_types
+from mlops_nb.modeling.segments import (
+    SEGMENT_PREFIX,
+    SegmentManifests,
+    SegmentRows,
+    segment_manifests,
+    segment_rows,
+    segment_value,
+    segments_figure,
+    segments_table,
+)
 from mlops_nb.modeling.slices import slice_metrics
 from mlops_nb.modeling.tuning import TuningResult, tune
 
 __all__ = [
     "HIGHER_IS_BETTER",
-    "TRUSTED_MODULES",
+    "SEGMENT_PREFIX",
     "Candidate",
     "Metric",
     "Predictions",
+    "SegmentManifests",
+    "SegmentRows",
     "TuningResult",
     "candidate_names",
     "candidate_space",
@@ -55,7 +67,11 @@ __all__ = [
     "residuals_figure",
     "roc_pr_figure",
     "score_difference",
+    "segment_manifests",
+    "segment_rows",
+    "segment_value",
+    "segments_figure",
+    "segments_table",
     "slice_metrics",
-    "trusted_types",
     "tune",
 ]

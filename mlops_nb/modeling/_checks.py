@@ -7,23 +7,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops_nb.data.task import TASKS
 from mlops_nb.errors import ModelingError
+from mlops_nb.tasks import check_task as check_any_task
+
+INFER_HINT = " (infer it from the target with mlops_nb.infer_task)"
 
 
 def check_task(task: str) -> str:
-    """Return ``task`` if it is one of :data:`~mlops_nb.data.task.TASKS`.
+    """Return ``task`` if it is one of :data:`~mlops_nb.tasks.TASKS`.
 
     Raises:
         ModelingError: for any other value.
     """
-    if task not in TASKS:
-        raise ModelingError(
-            f"Unknown task {task!r}; use one of {', '.join(TASKS)} "
-            "(infer it from the target with mlops_nb.infer_task).",
-            parameter="task",
-        )
-    return task
+    return check_any_task(task, ModelingError, INFER_HINT)
 
 
 def is_classification(task: str) -> bool:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import RandomizedSearchCV
 
+from mlops_nb.jsonvalues import scalar
 from mlops_nb.modeling.metrics import Metric
 
 PREFIX = "model__"
@@ -16,10 +17,7 @@ PREFIX = "model__"
 
 def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters without the ``model__`` prefix, numpy scalars as Python values."""
-    return {
-        key.removeprefix(PREFIX): value.item() if isinstance(value, np.generic) else value
-        for key, value in params.items()
-    }
+    return {key.removeprefix(PREFIX): scalar(value) for key, value in params.items()}
 
 
 def trials_table(

@@ -155,8 +155,9 @@ def _classification(p: Predictions) -> dict[str, float]:
 
 def _f1(p: Predictions, classes: np.ndarray) -> float:
     if p.task == "binary":
-        return f1_score(p.y_true, p.y_pred, pos_label=classes[-1], zero_division=np.nan)
-    return f1_score(p.y_true, p.y_pred, labels=classes, average="macro", zero_division=np.nan)
+        return float(f1_score(p.y_true, p.y_pred, pos_label=classes[-1], zero_division=np.nan))
+    macro = f1_score(p.y_true, p.y_pred, labels=classes, average="macro", zero_division=np.nan)
+    return float(macro)
 
 
 def _auc_defined(p: Predictions, classes: np.ndarray) -> bool:
@@ -166,9 +167,13 @@ def _auc_defined(p: Predictions, classes: np.ndarray) -> bool:
 
 
 def _roc_auc(p: Predictions, classes: np.ndarray) -> float:
+    if p.proba is None:  # not reached: _auc_defined is false without probabilities
+        return float("nan")
     if p.task == "binary":
-        return roc_auc_score(p.y_true == classes[-1], p.proba[:, -1])
-    return roc_auc_score(p.y_true, p.proba, multi_class="ovr", average="macro", labels=classes)
+        return float(roc_auc_score(p.y_true == classes[-1], p.proba[:, -1]))
+    return float(
+        roc_auc_score(p.y_true, p.proba, multi_class="ovr", average="macro", labels=classes)
+    )
 
 
 def _regression(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:

@@ -8,21 +8,18 @@ and Jupyter shows a figure that is the last value of a cell (or passed to
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from sklearn.metrics import (
-    auc,
-    average_precision_score,
-    confusion_matrix,
-    precision_recall_curve,
-    roc_curve,
-)
+from sklearn.metrics import PrecisionRecallDisplay, RocCurveDisplay, confusion_matrix
 
 from mlops_nb.modeling._checks import is_classification
 from mlops_nb.modeling.predictions import Predictions, predict
+
+if TYPE_CHECKING:
+    from matplotlib.typing import LegendLocType
 
 __all__ = [
     "confusion_matrix_figure",
@@ -55,6 +52,10 @@ def predictions_figures(p: Predictions) -> dict[str, Figure]:
 def confusion_matrix_figure(y_true: Any, y_pred: Any, *, labels: Any = None) -> Figure:
     """Counts of true (rows) by predicted (columns) class, with row shares.
 
+    Drawn here, not by ``ConfusionMatrixDisplay``: that one shows counts only and
+    adds a colour bar axis; each cell here shows its count and its share of the
+    row, one above the other, on one axis coloured by the share.
+
     Args:
         y_true: True labels.
         y_pred: Predicted labels.
@@ -82,6 +83,9 @@ def confusion_matrix_figure(y_true: Any, y_pred: Any, *, labels: Any = None) -> 
 def roc_pr_figure(y_true: Any, proba: Any, classes: Any) -> Figure:
     """ROC (left) and precision-recall (right) curves.
 
+    The curves are scikit-learn's ``RocCurveDisplay`` and ``PrecisionRecallDisplay``
+    on our axes, with our legend text (``yes (AUC 0.858)``) and the figure's layout.
+
     Binary: the curve of the positive (second) class. Multiclass: one
     one-vs-rest curve per class. Classes absent from ``y_true`` (or making
     up all of it) have no curve, and the axes say so.
@@ -104,22 +108,30 @@ def roc_pr_figure(y_true: Any, proba: Any, classes: Any) -> Figure:
 
 
 def _class_curves(roc_ax: Axes, pr_ax: Axes, positive: np.ndarray, score: Any, name: str) -> None:
+    """One class's curves, drawn by scikit-learn's displays with our legend text."""
     if positive.all() or not positive.any():
         return
-    fpr, tpr, _ = roc_curve(positive, score)
-    roc_ax.plot(fpr, tpr, label=f"{name} (AUC {auc(fpr, tpr):.3f})")
-    precision, recall, _ = precision_recall_curve(positive, score)
-    ap = average_precision_score(positive, score)
-    pr_ax.step(recall, precision, where="post", label=f"{name} (AP {ap:.3f})")
+    roc = RocCurveDisplay.from_predictions(positive, score, name=name, ax=roc_ax)
+    roc.line_.set_label(f"{name} (AUC {roc.roc_auc:.3f})")
+    pr = PrecisionRecallDisplay.from_predictions(positive, score, name=name, ax=pr_ax)
+    pr.line_.set_label(f"{name} (AP {pr.average_precision:.3f})")
+
+
+def _free_axes(ax: Axes) -> None:
+    """Undo the displays' square, fixed axes: the panels fill the figure, scaled to the data."""
+    ax.set_aspect("auto")
+    ax.autoscale()
 
 
 def _finish_roc(ax: Axes) -> None:
+    _free_axes(ax)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve")
     _legend_or_note(ax, "lower right")
 
 
 def _finish_pr(ax: Axes, y_true: np.ndarray, shown: np.ndarray) -> None:
+    _free_axes(ax)
     if len(shown) == 1 and len(y_true):
         ax.axhline(np.mean(y_true == shown[0]), linestyle="--", color="grey", linewidth=1)
     ax.set(xlabel="recall", ylabel="precision", title="Precision-recall curve")
@@ -127,7 +139,7 @@ def _finish_pr(ax: Axes, y_true: np.ndarray, shown: np.ndarray) -> None:
     _legend_or_note(ax, "lower left")
 
 
-def _legend_or_note(ax: Axes, loc: str) -> None:
+def _legend_or_note(ax: Axes, loc: LegendLocType) -> None:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc=loc, fontsize="small")
         return
@@ -135,7 +147,11 @@ def _legend_or_note(ax: Axes, loc: str) -> None:
 
 
 def residuals_figure(y_true: Any, y_pred: Any) -> Figure:
-    """Predicted against actual values (left) and a histogram of residuals (right)."""
+    """Predicted against actual values (left) and a histogram of residuals (right).
+
+    Drawn here, not by ``PredictionErrorDisplay``: that one puts the predictions
+    on the other axis and has no histogram of the residuals.
+    """
     y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     residuals = y_true - y_pred
     figure = Figure(figsize=(10, 4.2), layout="constrained")

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from mlops_nb.dtypes import is_number
 from mlops_nb.errors import ModelingError
 from mlops_nb.modeling._checks import check_data, check_task
 from mlops_nb.modeling._search import check_count
@@ -85,11 +85,7 @@ def slice_labels(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """
     missing = values.isna().to_numpy()
     present = values[~missing]
-    if (
-        is_numeric_dtype(values)
-        and not is_bool_dtype(values)
-        and present.nunique() > MAX_NUMERIC_VALUES
-    ):
+    if is_number(values) and present.nunique() > MAX_NUMERIC_VALUES:
         bins = pd.qcut(present.astype(float), 4, duplicates="drop")
         order = [str(interval) for interval in bins.cat.categories]
         names = bins.astype(object).map(str)

@@ -24,11 +24,11 @@ from mlops_nb.exports import lazy_getattr
 _EXPORTS = {
     "ColumnProfile": "mlops_nb.monitoring.profile",
     "DriftDetector": "mlops_nb.monitoring.drift",
-    "DriftReport": "mlops_nb.monitoring.drift",
+    "DriftReport": "mlops_nb.monitoring.report",
     "MonitoringError": "mlops_nb.monitoring.errors",
     "PerformanceReport": "mlops_nb.monitoring.performance",
     "ReferenceProfile": "mlops_nb.monitoring.profile",
-    "build_profile": "mlops_nb.monitoring.profile",
+    "build_profile": "mlops_nb.monitoring.profiling",
     "drift_figure": "mlops_nb.monitoring.plots",
     "drift_overview_figure": "mlops_nb.monitoring.plots",
     "performance_check": "mlops_nb.monitoring.performance",
@@ -55,8 +55,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from mlops_nb.monitoring.drift import DriftDetector, DriftReport
+    from mlops_nb.monitoring.drift import DriftDetector
     from mlops_nb.monitoring.errors import MonitoringError
     from mlops_nb.monitoring.performance import PerformanceReport, performance_check
     from mlops_nb.monitoring.plots import drift_figure, drift_overview_figure
-    from mlops_nb.monitoring.profile import ColumnProfile, ReferenceProfile, build_profile
+    from mlops_nb.monitoring.profile import ColumnProfile, ReferenceProfile
+    from mlops_nb.monitoring.profiling import build_profile
+    from mlops_nb.monitoring.report import DriftReport

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from mlops_nb.dtypes import is_temporal
+
 FAMILIES: tuple[str, ...] = ("numeric", "boolean", "text", "datetime", "empty")
 """Type families; two columns are compatible when their families match (or one is empty)."""
 
@@ -47,7 +49,7 @@ def _dtype_family(dtype: Any, values: Any) -> str:
         return "boolean"
     if ptypes.is_numeric_dtype(dtype):
         return "numeric"
-    if ptypes.is_datetime64_any_dtype(dtype) or ptypes.is_timedelta64_dtype(dtype):
+    if is_temporal(dtype):
         return "datetime"
     if isinstance(dtype, pd.PeriodDtype):
         return "datetime"
@@ -58,7 +60,7 @@ def _dtype_family(dtype: Any, values: Any) -> str:
 
 def float_values(series: pd.Series) -> np.ndarray:
     """The finite values of a numeric column as float64 (missing and ±inf dropped)."""
-    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    values: np.ndarray = series.to_numpy(dtype=np.float64, na_value=np.nan)
     finite = np.isfinite(values)
     return values if finite.all() else values[finite]
 

@@ -1,4 +1,4 @@
-"""Data and prediction drift: a scikit-learn style detector and its report.
+"""Data and prediction drift: a scikit-learn style detector; its report is in ``report``.
 
 ::
 
@@ -47,9 +47,7 @@ the missing share of each column in both data sets is reported.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from numbers import Real
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +56,16 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from mlops_nb.monitoring._columns import category_counts, family, float_values
+from mlops_nb.monitoring._checks import (
+    as_frame,
+    check_choice,
+    check_int,
+    check_range,
+    check_schema,
+    check_types,
+)
+from mlops_nb.monitoring._columns import category_counts, float_values
+from mlops_nb.monitoring._rows import base_row, categorical_reason, numeric_reason, skipped_row
 from mlops_nb.monitoring._stats import (
     CORRECTIONS,
     absence_p_value,
@@ -70,44 +77,16 @@ from mlops_nb.monitoring._stats import (
     wasserstein,
 )
 from mlops_nb.monitoring.errors import MonitoringError
-from mlops_nb.monitoring.profile import (
-    FIT_SETTINGS,
-    ColumnProfile,
-    ReferenceProfile,
-    _json_safe,
-    build_profile,
-)
+from mlops_nb.monitoring.profile import FIT_SETTINGS, ColumnProfile, ReferenceProfile
+from mlops_nb.monitoring.profiling import build_profile
+from mlops_nb.monitoring.report import REPORT_COLUMNS, DriftReport
 
-__all__ = ["REPORT_COLUMNS", "STATUSES", "DriftDetector", "DriftReport"]
+__all__ = ["DriftDetector"]
 
-REPORT_COLUMNS: tuple[str, ...] = (
-    "column",
-    "kind",
-    "status",
-    "test",
-    "statistic",
-    "p_value",
-    "p_adjusted",
-    "effect_name",
-    "effect",
-    "threshold",
-    "psi",
-    "n_reference",
-    "n_current",
-    "missing_reference",
-    "missing_current",
-    "new_categories",
-    "missing_categories",
-    "drifted",
-    "reason",
-)
-"""Columns of :attr:`DriftReport.features`, in order."""
-STATUSES: tuple[str, ...] = ("drift", "no drift", "insufficient data", "skipped")
 MAX_LISTED = 50
 """At most this many new or missing categories are listed per column."""
 NUMERIC_EFFECTS: tuple[str, ...] = ("wasserstein", "psi")
 CATEGORICAL_EFFECTS: tuple[str, ...] = ("js", "psi")
-_EFFECT_LABELS = {"wasserstein": "normalized Wasserstein", "psi": "PSI", "js": "JS distance"}
 _TESTED = ("drift", "no drift")
 
 
@@ -219,7 +198,7 @@ class DriftDetector(BaseEstimator):
             MonitoringError: A bad parameter, no rows, or a named column ``X`` lacks.
         """
         self._check_params()
-        frame = _as_frame(X, "reference")
+        frame = as_frame(X, "reference")
         profile = build_profile(
             frame,
             columns=self.columns,
@@ -301,7 +280,7 @@ class DriftDetector(BaseEstimator):
         """
         check_is_fitted(self, "profile_")
         self._check_params()
-        frame = _as_frame(X, "current")
+        frame = as_frame(X, "current")
         if len(frame) == 0:
             raise MonitoringError(
                 "the current data has no rows: there is nothing to test for drift; pass the "
@@ -311,14 +290,14 @@ class DriftDetector(BaseEstimator):
         profile = self.profile_
         lookup = {str(label): label for label in frame.columns}
         tested = [c for c in profile.columns.values() if c.kind != "skipped"]
-        _check_schema(tested, lookup)
+        check_schema(tested, lookup)
         series = {c.name: frame[lookup[c.name]] for c in tested}
-        _check_types(tested, series)
+        check_types(tested, series)
         rng = np.random.default_rng(self.random_state)
         rows = []
         for column in profile.columns.values():
             if column.kind == "skipped":
-                rows.append(_skipped_row(column, frame, lookup))
+                rows.append(skipped_row(column, frame, lookup))
             elif column.kind == "numeric":
                 rows.append(self._numeric_row(column, series[column.name], rng))
             else:
@@ -331,7 +310,7 @@ class DriftDetector(BaseEstimator):
         self, column: ColumnProfile, series: pd.Series, rng: np.random.Generator
     ) -> dict[str, Any]:
         values = float_values(series)
-        row = _base_row(column, len(series), values.size)
+        row = base_row(column, len(series), values.size)
         if self._short(row, column, values.size):
             return row
         ordered = np.sort(values)
@@ -362,7 +341,7 @@ class DriftDetector(BaseEstimator):
     def _categorical_row(self, column: ColumnProfile, series: pd.Series) -> dict[str, Any]:
         counts, _ = category_counts(series)
         n_current = sum(counts.values())
-        row = _base_row(column, len(series), n_current)
+        row = base_row(column, len(series), n_current)
         if self._short(row, column, n_current):
             return row
         keys = list(column.counts)
@@ -429,51 +408,9 @@ class DriftDetector(BaseEstimator):
             row["drifted"] = bool(significant and (large or new or gone))
             row["status"] = "drift" if row["drifted"] else "no drift"
             if row["test"] == "ks":
-                row["reason"] = self._numeric_reason(row, significant, large)
+                row["reason"] = numeric_reason(row, significant, large, self.alpha)
             else:
-                row["reason"] = self._categorical_reason(row, significant, large, new, gone)
-
-    def _numeric_reason(self, row: dict[str, Any], significant: bool, large: bool) -> str:
-        test = f"KS {_p_text(row['p_adjusted'])}"
-        effect = _effect_text(row, large)
-        if row["drifted"]:
-            mean_ref, mean_cur, std_ref, std_cur = row["_moments"]
-            moved = f"mean {_num(mean_ref)} → {_num(mean_cur)}"
-            if std_ref > 0 and std_cur > 0 and abs(math.log(std_cur / std_ref)) > 0.1:
-                moved += f", sd {_num(std_ref)} → {_num(std_cur)}"
-            return f"{moved}; {test}, {effect}"
-        if significant:
-            return f"no drift: {effect} ({test}: detectable, but too small to matter)"
-        return f"no drift: {test} ≥ {self.alpha:g} ({effect})"
-
-    def _categorical_reason(
-        self,
-        row: dict[str, Any],
-        significant: bool,
-        large: bool,
-        new: list[tuple[str, float]],
-        gone: list[tuple[str, float]],
-    ) -> str:
-        test = f"chi² {_p_text(row['p_adjusted'])}"
-        effect = _effect_text(row, large)
-        if row["drifted"]:
-            parts = []
-            if new:
-                parts.append(_new_text(new))
-            if gone:
-                parts.append(_gone_text(gone))
-            if parts and large:
-                parts.append(effect)
-            elif not parts:
-                parts.append(f"{effect}{_largest_move(row['_shares'])}")
-            return f"{'; '.join(parts)} ({test})"
-        if significant:
-            reason = f"no drift: {effect} ({test}: detectable, but too small to matter)"
-        else:
-            reason = f"no drift: {test} ≥ {self.alpha:g} ({effect})"
-        if row["_new"]:
-            reason += f"; {_new_text(row['_new'])}"
-        return reason
+                row["reason"] = categorical_reason(row, significant, large, new, gone, self.alpha)
 
     def _report(self, rows: list[dict[str, Any]], n_rows: int, ignored: list[str]) -> DriftReport:
         records = [{key: row[key] for key in REPORT_COLUMNS} for row in rows]
@@ -504,20 +441,20 @@ class DriftDetector(BaseEstimator):
     # --- parameters ------------------------------------------------------------------------
 
     def _check_params(self) -> None:
-        _check_range("alpha", self.alpha, 0.0, 1.0, low_open=True, high_open=True)
-        _check_choice("correction", self.correction, CORRECTIONS)
-        _check_choice("numeric_effect", self.numeric_effect, NUMERIC_EFFECTS)
-        _check_choice("categorical_effect", self.categorical_effect, CATEGORICAL_EFFECTS)
+        check_range("alpha", self.alpha, 0.0, 1.0, low_open=True, high_open=True)
+        check_choice("correction", self.correction, CORRECTIONS)
+        check_choice("numeric_effect", self.numeric_effect, NUMERIC_EFFECTS)
+        check_choice("categorical_effect", self.categorical_effect, CATEGORICAL_EFFECTS)
         for name in ("wasserstein_threshold", "psi_threshold", "js_threshold"):
-            _check_range(name, getattr(self, name), 0.0, math.inf)
-        _check_range("category_share", self.category_share, 0.0, 1.0, low_open=True)
-        _check_range("drift_share", self.drift_share, 0.0, 1.0, low_open=True)
-        _check_int("min_samples", self.min_samples, 1)
-        _check_int("bins", self.bins, 2)
-        _check_int("max_discrete", self.max_discrete, 0)
-        _check_int("max_categories", self.max_categories, 2)
-        _check_int("max_reference_sample", self.max_reference_sample, 10)
-        _check_int("max_current_sample", self.max_current_sample, 10)
+            check_range(name, getattr(self, name), 0.0, math.inf)
+        check_range("category_share", self.category_share, 0.0, 1.0, low_open=True)
+        check_range("drift_share", self.drift_share, 0.0, 1.0, low_open=True)
+        check_int("min_samples", self.min_samples, 1)
+        check_int("bins", self.bins, 2)
+        check_int("max_discrete", self.max_discrete, 0)
+        check_int("max_categories", self.max_categories, 2)
+        check_int("max_reference_sample", self.max_reference_sample, 10)
+        check_int("max_current_sample", self.max_current_sample, 10)
         if self.prediction_column is not None and not isinstance(self.prediction_column, str):
             raise MonitoringError(
                 f"prediction_column={self.prediction_column!r} is invalid: give a column name "
@@ -526,182 +463,7 @@ class DriftDetector(BaseEstimator):
             )
 
 
-@dataclass(repr=False, eq=False)
-class DriftReport:
-    """The result of :meth:`DriftDetector.test`.
-
-    Attributes:
-        features: One row per profiled column but the prediction column, in
-            the reference's column order, with the columns
-            :data:`REPORT_COLUMNS`: ``status`` is one of :data:`STATUSES`;
-            ``p_adjusted`` the corrected p-value; ``effect`` the effect size
-            named ``effect_name`` (``wasserstein``, ``psi`` or ``js``) compared
-            with ``threshold``; ``psi`` is always the PSI; ``n_*`` count values
-            (missing dropped) and ``missing_*`` are missing shares;
-            ``reason`` says why in one sentence.
-        prediction: The row of the prediction column (same fields), or None.
-        drift_share: Drifted features / checked features (0 if none was checked).
-        dataset_drift: Whether ``drift_share`` reached ``drift_share_threshold``.
-        n_drifted: Drifted features.
-        n_checked: Features tested (neither skipped nor short of data).
-        n_rows: Rows of the current data.
-        ignored_columns: Columns of the current data that are not profiled.
-        alpha: Significance level used.
-        correction: Multiple-testing correction used.
-        drift_share_threshold: The detector's ``drift_share``.
-    """
-
-    features: pd.DataFrame
-    prediction: pd.Series | None
-    drift_share: float
-    dataset_drift: bool
-    n_drifted: int
-    n_checked: int
-    n_rows: int
-    ignored_columns: list[str]
-    alpha: float
-    correction: str
-    drift_share_threshold: float
-
-    @property
-    def drifted_columns(self) -> list[str]:
-        """Names of the drifted features (the prediction column not included)."""
-        return self.features.loc[self.features["drifted"], "column"].tolist()
-
-    @property
-    def prediction_drift(self) -> bool:
-        """Whether the prediction column drifted (False without one)."""
-        return bool(self.prediction is not None and self.prediction["drifted"])
-
-    def to_dict(self) -> dict[str, Any]:
-        """The report as JSON-safe values (e.g. for a stage manifest)."""
-        return {
-            "dataset_drift": self.dataset_drift,
-            "drift_share": self.drift_share,
-            "drift_share_threshold": self.drift_share_threshold,
-            "n_drifted": self.n_drifted,
-            "n_checked": self.n_checked,
-            "n_rows": self.n_rows,
-            "alpha": self.alpha,
-            "correction": self.correction,
-            "drifted_columns": self.drifted_columns,
-            "prediction_drift": self.prediction_drift,
-            "ignored_columns": list(self.ignored_columns),
-            "features": [_record(row) for row in self.features.to_dict("records")],
-            "prediction": None if self.prediction is None else _record(self.prediction.to_dict()),
-        }
-
-    def summary(self) -> str:
-        """A few lines: the verdict, then one line per drifted column."""
-        verdict = "DRIFT" if self.dataset_drift else "no dataset drift"
-        sign = "≥" if self.dataset_drift else "<"
-        lines = [
-            f"{verdict}: {self.n_drifted} of {self.n_checked} checked features drifted "
-            f"({self.drift_share:.0%} {sign} {self.drift_share_threshold:.0%}); "
-            f"{self.n_rows:,} rows, {self.correction} correction at alpha {self.alpha:g}."
-        ]
-        if self.prediction is not None:
-            lines.append(
-                f"prediction column {self.prediction['column']!r}: {self.prediction['reason']}"
-            )
-        for row in self.features[self.features["drifted"]].itertuples():
-            lines.append(f"  {row.column}: {row.reason}")
-        counts = self.features["status"].value_counts()
-        notes = [f"{counts[s]} {s}" for s in ("insufficient data", "skipped") if s in counts]
-        if notes:
-            lines.append(f"({', '.join(notes)})")
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return f"DriftReport({self.summary()})"
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        summary = escape(self.summary()).replace("\n", "<br>")
-        return f"<p>{summary}</p>{self.features.to_html(index=False)}"
-
-
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _as_frame(X: Any, what: str) -> pd.DataFrame:
-    if isinstance(X, pd.DataFrame):
-        return X
-    if isinstance(X, pd.Series):
-        return X.to_frame()
-    try:
-        return pd.DataFrame(X)
-    except (TypeError, ValueError) as error:
-        raise MonitoringError(
-            f"the {what} data must be a pandas DataFrame (or convertible to one), not "
-            f"{type(X).__name__}.",
-            parameter="X",
-        ) from error
-
-
-def _check_schema(tested: list[ColumnProfile], lookup: Mapping[str, Any]) -> None:
-    missing = [column.name for column in tested if column.name not in lookup]
-    if missing:
-        raise MonitoringError(
-            f"schema mismatch: the current data lacks {len(missing)} profiled column(s): "
-            f"{', '.join(map(repr, missing))}. Pass rows with the reference's columns, or "
-            "fit the detector with columns=[...] naming only the columns to monitor.",
-            columns=missing,
-        )
-
-
-def _check_types(tested: list[ColumnProfile], series: Mapping[str, pd.Series]) -> None:
-    changed = []
-    for column in tested:
-        values = series[column.name]
-        if values.isna().all():
-            continue
-        now = family(values)
-        if now != column.family:
-            changed.append(f"{column.name!r} ({column.family} → {now}, dtype {values.dtype})")
-    if changed:
-        names = [item.split(" (")[0].strip("'") for item in changed]
-        raise MonitoringError(
-            f"type changed in {len(changed)} column(s): {', '.join(changed)}. Convert them back "
-            "(e.g. pd.to_numeric(current[col], errors='coerce') for numbers) or refit the "
-            "detector on reference data of the new type.",
-            columns=names,
-        )
-
-
-def _base_row(column: ColumnProfile, n_rows: int, n_current: int) -> dict[str, Any]:
-    return {
-        "column": column.name,
-        "kind": column.kind,
-        "status": "skipped",
-        "test": "",
-        "statistic": math.nan,
-        "p_value": math.nan,
-        "p_adjusted": math.nan,
-        "effect_name": "",
-        "effect": math.nan,
-        "threshold": math.nan,
-        "psi": math.nan,
-        "n_reference": column.n_valid,
-        "n_current": n_current,
-        "missing_reference": column.missing_share,
-        "missing_current": 1.0 - n_current / n_rows if n_rows else 0.0,
-        "new_categories": [],
-        "missing_categories": [],
-        "drifted": False,
-        "reason": "",
-    }
-
-
-def _skipped_row(column: ColumnProfile, frame: pd.DataFrame, lookup: Mapping[str, Any]) -> dict:
-    present = column.name in lookup
-    n_current = int(frame[lookup[column.name]].notna().sum()) if present else 0
-    row = _base_row(column, len(frame), n_current)
-    row["reason"] = f"skipped: {column.note}"
-    if not present:
-        row["missing_current"] = math.nan
-    return row
 
 
 def _same(key: str, given: Any, fixed: Any) -> bool:
@@ -710,87 +472,3 @@ def _same(key: str, given: Any, fixed: Any) -> bool:
         given, fixed = [str(name) for name in given], list(fixed)
         return sorted(given) == sorted(fixed) if key == "categorical" else given == fixed
     return bool(given == fixed)
-
-
-def _p_text(p: float) -> str:
-    if p < 1e-12:
-        return "p<1e-12"
-    if p < 1e-3:
-        return f"p={p:.1e}"
-    return f"p={p:.2g}"
-
-
-def _num(value: float) -> str:
-    """``70.1``, ``0.0123``, ``54,901``: three significant digits, whole numbers from 100."""
-    if math.isfinite(value) and abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
-
-
-def _effect_text(row: dict[str, Any], large: bool) -> str:
-    label = _EFFECT_LABELS[row["effect_name"]]
-    return f"{label} {row['effect']:.2g} {'≥' if large else '<'} {row['threshold']:g}"
-
-
-def _largest_move(shares: tuple[list[str], np.ndarray, np.ndarray]) -> str:
-    """`` ('a' 55.0% → 80.0%)`` for the category whose share moved most."""
-    keys, before, after = shares
-    index = int(np.argmax(np.abs(after - before)))
-    return f" ('{keys[index]}' {before[index]:.1%} → {after[index]:.1%})"
-
-
-def _new_text(items: list[tuple[str, float]]) -> str:
-    if len(items) == 1:
-        key, share = items[0]
-        return f"new category '{key}' in {share:.1%} of rows"
-    shown = ", ".join(f"'{key}' ({share:.1%})" for key, share in items[:3])
-    more = f" and {len(items) - 3} more" if len(items) > 3 else ""
-    return f"new categories {shown}{more}"
-
-
-def _gone_text(items: list[tuple[str, float]]) -> str:
-    shown = ", ".join(f"'{key}' ({share:.1%} of reference)" for key, share in items[:3])
-    more = f" and {len(items) - 3} more" if len(items) > 3 else ""
-    noun = "category" if len(items) == 1 else "categories"
-    return f"{noun} {shown}{more} absent"
-
-
-def _record(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {str(key): _json_safe(value) for key, value in row.items()}
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise MonitoringError(
-            f"{name}={value!r} is invalid: use one of {', '.join(map(repr, choices))}.",
-            parameter=name,
-        )
-
-
-def _check_range(
-    name: str,
-    value: Any,
-    low: float,
-    high: float,
-    *,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> None:
-    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (
-            value < high if high_open else value <= high
-        )
-    if not ok:
-        left, right = "(" if low_open else "[", ")" if high_open else "]"
-        raise MonitoringError(
-            f"{name}={value!r} is invalid: it must be a number in {left}{low:g}, {high:g}{right}.",
-            parameter=name,
-        )
-
-
-def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise MonitoringError(
-            f"{name}={value!r} is invalid: it must be an integer >= {low}.", parameter=name
-        )

@@ -32,8 +32,8 @@ from mlops_nb.errors import MlopsNbError
 from mlops_nb.monitoring.errors import MonitoringError
 
 if TYPE_CHECKING:
-    from mlops_nb.monitoring.drift import DriftReport
     from mlops_nb.monitoring.performance import PerformanceReport
+    from mlops_nb.monitoring.report import DriftReport
 
 __all__ = [
     "DECISIONS",
@@ -140,17 +140,17 @@ def _read_log(spec: str, settings: Settings, model: str) -> tuple[pd.DataFrame, 
     if since is not None:
         try:
             datetime.fromisoformat(since)
-        except ValueError:
+        except ValueError as exc:
             raise MonitoringError(
                 f"current_data {spec!r}: since={since!r} is not an ISO date or time "
                 f"(e.g. 2026-11-01 or 2026-11-01T08:00:00Z).",
                 source=spec,
-            ) from None
+            ) from exc
     name = named or model
     try:
         log = read_inference_log(settings, name, since=since)
     except MlopsNbError as exc:
-        raise MonitoringError(exc.message, source=spec) from None
+        raise MonitoringError(exc.message, source=spec) from exc
     inputs = [c for c in log.columns if c not in META_COLUMNS and not c.startswith("proba_")]
     return log[inputs], f"the inference log of {name}" + (f" since {since}" if since else "")
 

@@ -26,9 +26,9 @@ from typing import Any
 import pandas as pd
 
 from mlops_nb.errors import ModelingError
+from mlops_nb.jsonvalues import json_safe
 from mlops_nb.modeling.metrics import check_metric
 from mlops_nb.monitoring.errors import MonitoringError
-from mlops_nb.monitoring.profile import _json_safe
 
 __all__ = ["PERFORMANCE_COLUMNS", "PerformanceReport", "performance_check"]
 
@@ -69,7 +69,7 @@ class PerformanceReport:
     @property
     def degraded_metrics(self) -> list[str]:
         """Names of the degraded metrics."""
-        return self.table.loc[self.table["degraded"], "metric"].tolist()
+        return [str(name) for name in self.table.loc[self.table["degraded"], "metric"]]
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-safe values (e.g. for a stage manifest)."""
@@ -77,7 +77,7 @@ class PerformanceReport:
         return {
             "degraded": self.degraded,
             "degraded_metrics": self.degraded_metrics,
-            "metrics": [{str(k): _json_safe(v) for k, v in row.items()} for row in rows],
+            "metrics": [{str(k): json_safe(v) for k, v in row.items()} for row in rows],
             "skipped": list(self.skipped),
         }
 
@@ -214,13 +214,13 @@ def _direction(name: str, overrides: Mapping[str, bool]) -> bool:
         return bool(overrides[name])
     try:
         return check_metric(name).higher_is_better
-    except ModelingError:
+    except ModelingError as exc:
         raise MonitoringError(
             f"metric {name!r} has no known direction; pass higher_is_better={{{name!r}: True}} "
             "(or False when lower is better).",
             parameter="higher_is_better",
             metric=name,
-        ) from None
+        ) from exc
 
 
 def _value(value: Any, name: str, side: str) -> float:

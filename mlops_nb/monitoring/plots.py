@@ -18,9 +18,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from mlops_nb.monitoring._columns import category_counts, float_values
-from mlops_nb.monitoring.drift import DriftDetector, DriftReport
+from mlops_nb.monitoring.drift import DriftDetector
 from mlops_nb.monitoring.errors import MonitoringError
 from mlops_nb.monitoring.profile import FIT_SETTINGS, ColumnProfile, ReferenceProfile
+from mlops_nb.monitoring.report import DriftReport
 
 __all__ = ["drift_figure", "drift_overview_figure"]
 

@@ -1,8 +1,9 @@
 """The reference profile: everything drift detection keeps of the reference data.
 
-:func:`build_profile` (what :meth:`DriftDetector.fit` runs) summarises each
-column once; a drift check then never needs the reference data again. Per
-column the profile holds its kind, dtype, row and missing counts and
+:func:`~mlops_nb.monitoring.profiling.build_profile` (what
+:meth:`DriftDetector.fit` runs) summarises each column once; a drift check then
+never needs the reference data again. Per column the profile holds its kind,
+dtype, row and missing counts and
 
 * numeric columns: mean, standard deviation, range, quantiles,
   the edges of ``bins`` reference-quantile bins with the reference share of
@@ -14,34 +15,21 @@ the per-column samples, bin edges and shares and category counts, with the
 rest in the Parquet schema metadata), never with pickle, and read back with
 :meth:`ReferenceProfile.load`, which rejects files of another format or version
 with a :class:`MonitoringError`.
-
-Column kinds (decided at fit):
-
-* ``"categorical"``: text, boolean and pandas categorical columns, integer
-  columns with at most ``max_discrete`` distinct values, and the columns named
-  in ``categorical``;
-* ``"numeric"``: other integer and float columns;
-* ``"skipped"`` (profiled but never tested, with a ``note`` saying why):
-  datetime columns (they move with time by construction), columns without a
-  value, and text columns too sparse to test -- more than ``max_categories``
-  distinct values, or more than 20 distinct values making up at least half of
-  the rows (identifiers, free text).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mlops_nb.monitoring._columns import category_counts, family, float_values
+from mlops_nb.jsonvalues import json_safe
 from mlops_nb.monitoring.errors import MonitoringError
 
 __all__ = [
@@ -51,15 +39,12 @@ __all__ = [
     "QUANTILES",
     "ColumnProfile",
     "ReferenceProfile",
-    "build_profile",
 ]
 
 PROFILE_FORMAT = "mlops_nb.drift_profile"
 PROFILE_VERSION = 1
 KINDS: tuple[str, ...] = ("numeric", "categorical", "skipped")
 QUANTILES: tuple[float, ...] = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
-SPARSE_MIN_DISTINCT = 20
-SPARSE_DISTINCT_SHARE = 0.5
 _METADATA_KEY = b"mlops_nb.drift_profile"
 _ARRAY_PARTS = ("edges", "shares", "sample")
 FIT_SETTINGS: tuple[str, ...] = (
@@ -147,12 +132,12 @@ class ColumnProfile:
             "n": self.n,
             "n_missing": self.n_missing,
             "note": self.note,
-            "mean": _number(self.mean),
-            "std": _number(self.std),
-            "minimum": _number(self.minimum),
-            "maximum": _number(self.maximum),
-            "scale": _number(self.scale),
-            "quantiles": {key: _number(value) for key, value in self.quantiles.items()},
+            "mean": json_safe(self.mean),
+            "std": json_safe(self.std),
+            "minimum": json_safe(self.minimum),
+            "maximum": json_safe(self.maximum),
+            "scale": json_safe(self.scale),
+            "quantiles": {key: json_safe(value) for key, value in self.quantiles.items()},
             "edges": self.edges.tolist(),
             "shares": self.shares.tolist(),
             "sample": self.sample.tolist(),
@@ -161,10 +146,19 @@ class ColumnProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ColumnProfile:
-        """Rebuild a column from :meth:`to_dict`'s output (KeyError/TypeError if malformed)."""
+        """Rebuild a column from :meth:`to_dict`'s output.
+
+        Raises:
+            MonitoringError: an unknown kind (and KeyError/TypeError for a
+                missing or malformed entry, which :meth:`ReferenceProfile.from_dict`
+                turns into a MonitoringError naming the file).
+        """
         kind = str(data["kind"])
         if kind not in KINDS:
-            raise ValueError(f"column {data['name']!r} has unknown kind {kind!r}")
+            raise MonitoringError(
+                f"column {data['name']!r} has unknown kind {kind!r} (kinds: {', '.join(KINDS)})",
+                column=data["name"],
+            )
         return cls(
             name=str(data["name"]),
             kind=kind,
@@ -212,7 +206,7 @@ class ReferenceProfile:
                 f"column {name!r} is not in the drift profile; profiled columns: "
                 f"{', '.join(self.columns)}.",
                 column=name,
-            ) from None
+            ) from None  # a lookup miss: the KeyError would only repeat the name
 
     def table(self) -> pd.DataFrame:
         """One row per column: kind, dtype, rows, missing share, mean, std, categories, note."""
@@ -239,7 +233,7 @@ class ReferenceProfile:
             "version": self.version,
             "created_at": self.created_at,
             "n_rows": self.n_rows,
-            "settings": _json_safe(self.settings),
+            "settings": json_safe(self.settings),
             "columns": [column.to_dict() for column in self.columns.values()],
         }
 
@@ -257,7 +251,7 @@ class ReferenceProfile:
             settings = dict(data["settings"])
             missing = [key for key in FIT_SETTINGS if key not in settings]
             if missing:
-                raise KeyError(", ".join(missing))
+                raise KeyError(", ".join(missing))  # reported below, as any missing key
             return cls(
                 columns={column.name: column for column in columns},
                 n_rows=int(data["n_rows"]),
@@ -315,180 +309,6 @@ class ReferenceProfile:
         return cls.from_dict(_read_parquet(path), source=str(path))
 
 
-def build_profile(
-    X: pd.DataFrame,
-    *,
-    columns: Iterable[str] | None = None,
-    categorical: Iterable[str] | None = None,
-    max_discrete: int = 10,
-    max_categories: int = 200,
-    bins: int = 20,
-    max_reference_sample: int = 10_000,
-    random_state: Any = 0,
-) -> ReferenceProfile:
-    """Summarise the reference data (see the module docstring for the column kinds).
-
-    Args:
-        X: The reference rows.
-        columns: Columns to monitor (default: all, in ``X``'s order).
-        categorical: Columns to treat as categorical whatever their dtype.
-        max_discrete: Integer columns with at most this many distinct values
-            are categorical (0: never).
-        max_categories: Text columns with more distinct values are skipped.
-        bins: Number of reference-quantile bins of numeric columns (PSI, plots).
-        max_reference_sample: Size of the random sample of each numeric
-            column kept for the two-sample tests.
-        random_state: Seed (or numpy Generator) of the sampling.
-
-    Returns:
-        The profile.
-
-    Raises:
-        MonitoringError: If ``X`` has no rows or lacks a named column.
-    """
-    names = _selected(X, columns, "columns")
-    forced = set(_selected(X, categorical, "categorical")) if categorical is not None else set()
-    if len(X) == 0:
-        raise MonitoringError(
-            "the reference data has no rows; fit the drift detector on the data the model "
-            "was trained or validated on.",
-            rows=0,
-        )
-    rng = np.random.default_rng(random_state)
-    lookup = {str(label): label for label in X.columns}
-    profiled = {}
-    for name in names:
-        series = X[lookup[name]]
-        profiled[name] = _profile_column(
-            name,
-            series,
-            categorical=name in forced,
-            max_discrete=max_discrete,
-            max_categories=max_categories,
-            bins=bins,
-            sample_size=max_reference_sample,
-            rng=rng,
-        )
-    settings = {
-        "columns": None if columns is None else list(names),
-        "categorical": None if categorical is None else sorted(forced),
-        "max_discrete": int(max_discrete),
-        "max_categories": int(max_categories),
-        "bins": int(bins),
-        "max_reference_sample": int(max_reference_sample),
-        "random_state": random_state if isinstance(random_state, int) else None,
-    }
-    created = datetime.now(UTC).isoformat(timespec="seconds")
-    return ReferenceProfile(profiled, len(X), settings, created)
-
-
-def _selected(X: pd.DataFrame, names: Iterable[str] | None, parameter: str) -> list[str]:
-    """Column names as text, checked against ``X`` (all of ``X``'s columns for None)."""
-    available = [str(label) for label in X.columns]
-    if names is None:
-        return available
-    if isinstance(names, str):
-        names = [names]
-    wanted = [str(name) for name in names]
-    unknown = [name for name in wanted if name not in set(available)]
-    if unknown:
-        raise MonitoringError(
-            f"{parameter} names {len(unknown)} column(s) the reference data lacks: "
-            f"{', '.join(map(repr, unknown))}; its columns are {', '.join(available)}.",
-            parameter=parameter,
-            columns=unknown,
-        )
-    return list(dict.fromkeys(wanted))
-
-
-def _profile_column(
-    name: str,
-    series: pd.Series,
-    *,
-    categorical: bool,
-    max_discrete: int,
-    max_categories: int,
-    bins: int,
-    sample_size: int,
-    rng: np.random.Generator,
-) -> ColumnProfile:
-    kind_family = family(series)
-    base = {"name": name, "dtype": str(series.dtype), "family": kind_family, "n": len(series)}
-    n_missing = int(series.isna().sum())
-    if n_missing == len(series):
-        return ColumnProfile(
-            kind="skipped", n_missing=n_missing, note="no values in the reference", **base
-        )
-    if kind_family == "datetime":
-        note = "datetime column: it moves with time by construction, so it is not tested"
-        return ColumnProfile(kind="skipped", n_missing=n_missing, note=note, **base)
-    numeric = kind_family == "numeric" and not isinstance(series.dtype, pd.CategoricalDtype)
-    if numeric and not categorical:
-        values = np.sort(float_values(series))
-        n_distinct = 1 + int(np.count_nonzero(np.diff(values))) if values.size else 0
-        discrete = pd.api.types.is_integer_dtype(series.dtype) and n_distinct <= max_discrete
-        if not discrete:
-            return _numeric_profile(base, values, bins, sample_size, rng)
-    return _categorical_profile(base, series, n_missing, max_categories)
-
-
-def _numeric_profile(
-    base: dict[str, Any],
-    values: np.ndarray,
-    bins: int,
-    sample_size: int,
-    rng: np.random.Generator,
-) -> ColumnProfile:
-    """Profile of a numeric column from its sorted finite values."""
-    n_missing = base["n"] - values.size
-    if values.size == 0:
-        return ColumnProfile(
-            kind="skipped", n_missing=n_missing, note="no finite values in the reference", **base
-        )
-    quantiles = np.quantile(values, QUANTILES)
-    std = float(values.std(ddof=1)) if values.size > 1 else 0.0
-    scale = std if std > 0 else 1.0
-    edges = np.unique(np.quantile(values, np.arange(1, bins) / bins))
-    below = np.searchsorted(values, edges, side="left")
-    shares = np.diff(np.concatenate([[0], below, [values.size]])) / values.size
-    if values.size > sample_size:
-        sample = values[np.sort(rng.choice(values.size, size=sample_size, replace=False))]
-    else:
-        sample = values.copy()
-    return ColumnProfile(
-        kind="numeric",
-        n_missing=n_missing,
-        mean=float(values.mean()),
-        std=std,
-        minimum=float(values[0]),
-        maximum=float(values[-1]),
-        scale=float(scale),
-        quantiles={str(q): float(v) for q, v in zip(QUANTILES, quantiles, strict=True)},
-        edges=edges.astype(np.float64),
-        shares=shares.astype(np.float64),
-        sample=sample.astype(np.float64),
-        **base,
-    )
-
-
-def _categorical_profile(
-    base: dict[str, Any], series: pd.Series, n_missing: int, max_categories: int
-) -> ColumnProfile:
-    counts, n_distinct = category_counts(series, limit=max_categories)
-    n_valid = base["n"] - n_missing
-    if n_distinct > max_categories:
-        note = f"{n_distinct:,} distinct values > max_categories {max_categories}"
-        return ColumnProfile(kind="skipped", n_missing=n_missing, note=note, **base)
-    if n_distinct > SPARSE_MIN_DISTINCT and n_distinct >= SPARSE_DISTINCT_SHARE * n_valid:
-        note = (
-            f"identifier-like: {n_distinct:,} distinct values in {n_valid:,} rows "
-            "(too sparse for a distribution test)"
-        )
-        return ColumnProfile(kind="skipped", n_missing=n_missing, note=note, **base)
-    ordered = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-    return ColumnProfile(kind="categorical", n_missing=n_missing, counts=ordered, **base)
-
-
 # --- files ---------------------------------------------------------------------------------
 
 
@@ -531,7 +351,9 @@ def _write_parquet(profile: ReferenceProfile, path: Path) -> None:
     values: list[np.ndarray] = []
     categories: list[Any] = []
     for column in profile.columns.values():
-        blocks = [(part, getattr(column, part), None) for part in _ARRAY_PARTS]
+        blocks: list[tuple[str, np.ndarray, list[str] | None]] = [
+            (part, getattr(column, part), None) for part in _ARRAY_PARTS
+        ]
         if column.counts:
             counts = np.fromiter(column.counts.values(), dtype=np.float64, count=len(column.counts))
             blocks.append(("counts", counts, list(column.counts)))
@@ -577,7 +399,7 @@ def _read_parquet(path: Path) -> dict[str, Any]:
             path=str(path),
         )
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header: dict[str, Any] = json.loads(raw.decode("utf-8"))
         _check_header(header, str(path))
         frame = table.select(["column", "part", "position", "value", "category"]).to_pandas()
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, pa.ArrowException) as error:
@@ -602,27 +424,8 @@ def _read_parquet(path: Path) -> dict[str, Any]:
     return header
 
 
-# --- JSON helpers --------------------------------------------------------------------------
-
-
-def _number(value: float) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
+# --- values read back ----------------------------------------------------------------------
 
 
 def _float(value: Any) -> float:
     return math.nan if value is None else float(value)
-
-
-def _json_safe(value: Any) -> Any:
-    """``value`` with numpy scalars, tuples and non-finite floats made JSON-safe."""
-    if isinstance(value, dict):
-        return {str(key): _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return _number(float(value))
-    return value

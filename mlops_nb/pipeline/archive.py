@@ -12,7 +12,7 @@ Layout::
             ...             the stage's artifacts
 
 Run ids are ``YYYYmmddTHHMMSS.ffffffZ-xxxx`` (UTC start time plus a random
-suffix), so sorting ids sorts runs by start time.
+suffix, :func:`mlops_nb.ids.pipeline_run_id`), so sorting ids sorts runs by start time.
 
 :func:`new_record` is what run.json holds when a run starts (every stage
 pending); the runner fills it in as stages end.
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import socket
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -45,7 +44,6 @@ __all__ = [
     "is_partial",
     "list_runs",
     "new_record",
-    "new_run_id",
     "read_run",
     "stage_dirs",
     "write_json",
@@ -55,12 +53,6 @@ RUN_FILE = "run.json"
 INDEX = "index.html"
 SCHEMA_VERSION = 1
 FINAL = ("succeeded", "failed", "interrupted")
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    """A fresh run id that sorts by start time."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%fZ")
-    return f"{stamp}-{secrets.token_hex(2)}"
 
 
 def utc_now() -> str:
@@ -92,7 +84,7 @@ def new_record(
     """The record of a run that starts now: every stage pending, this process its owner.
 
     ``git`` and ``env`` are the project's git state and the environment (see
-    :mod:`mlops_nb.pipeline.environment`), recorded as they are.
+    :mod:`mlops_nb.environment`), recorded as they are.
     """
     folders = stage_dirs(plan.stages, dev=dev)
     stages = [
@@ -155,7 +147,7 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     """Read a run's manifest, marking a run whose process died as interrupted."""
     path = run_dir / RUN_FILE
     try:
-        record = json.loads(path.read_text())
+        record: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError as exc:
         raise RunNotFoundError(
             f"{run_dir} has no {RUN_FILE}; it is not a run folder", path=run_dir

@@ -46,10 +46,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mlops_nb.artifacts import link_or_copy, sha256, to_jsonable
+from mlops_nb.artifacts import link_or_copy, sha256
 from mlops_nb.config import Settings
+from mlops_nb.environment import package_versions
 from mlops_nb.errors import MlopsNbError
-from mlops_nb.pipeline.environment import package_versions
+from mlops_nb.jsonvalues import jsonable
 from mlops_nb.pipeline.params import ParamSpec
 from mlops_nb.pipeline.spec import StageSpec
 from mlops_nb.store import Connection, artifact_location, open_backend
@@ -112,7 +113,7 @@ def fingerprint(
     parts = {
         "version": FINGERPRINT_VERSION,
         "code": stage.template.code_hash(),
-        "params": to_jsonable(params),
+        "params": jsonable(params),
         "files": files,
         "inputs": inputs,
         "python": sys.version.split()[0],

@@ -43,8 +43,8 @@ def read_notebook(path: Path) -> dict[str, Any]:
     """
     try:
         notebook = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PipelineSpecError(f"notebook {path} does not exist", path=path) from None
+    except FileNotFoundError as exc:
+        raise PipelineSpecError(f"notebook {path} does not exist", path=path) from exc
     except (OSError, ValueError) as exc:
         raise PipelineSpecError(
             f"notebook {path} cannot be read ({type(exc).__name__}: {exc}); "
@@ -100,7 +100,7 @@ def _parse_parameters(source: str, path: Path) -> dict[str, ParamSpec]:
         raise PipelineSpecError(
             f"the parameters cell of {path} is not valid Python (line {exc.lineno}: {exc.msg})",
             path=path,
-        ) from None
+        ) from exc
     comments = _line_comments(source)
     params: dict[str, ParamSpec] = {}
     for node in tree.body:
@@ -128,12 +128,12 @@ def _assignment(node: ast.stmt, path: Path) -> tuple[str, Any]:
         )
     try:
         value = ast.literal_eval(value_node)
-    except ValueError:
+    except ValueError as exc:
         raise PipelineSpecError(
             f"the parameters cell of {path}: '{target.id}' must default to a literal "
             f"(number, text, True/False, None, list or dict), line {node.lineno}",
             path=path,
-        ) from None
+        ) from exc
     return target.id, value
 
 

@@ -43,7 +43,7 @@ class ParamSpec:
                 f"parameter '{self.name}'{where}: {value!r} is not a valid {self.type}"
                 f" ({exc}); give e.g. -p {self.name}={_example(self)}",
                 param=self.name,
-            ) from None
+            ) from exc
         self._check_bounds(result, where)
         return result
 
@@ -69,6 +69,8 @@ class ParamSpec:
 
 
 def _convert(kind: str, value: Any) -> Any:
+    # The converters raise TypeError/ValueError as int() and float() do; coerce() turns
+    # each into a ParameterError naming the parameter.
     if isinstance(value, str) and value.strip().lower() in _NULL and kind != "str":
         return None
     if value is None:
@@ -171,5 +173,5 @@ def parse_param(name: str, raw: Any, where: str) -> ParamSpec:
     try:
         default = spec.coerce(raw.get("default"), origin=f"default in {where}")
     except ParameterError as exc:
-        raise PipelineSpecError(exc.message, param=name) from None
+        raise PipelineSpecError(exc.message, param=name) from exc
     return ParamSpec(**{**spec.__dict__, "default": default})

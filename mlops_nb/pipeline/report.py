@@ -14,9 +14,7 @@ what changed in params, metrics and notes since the previous run of the same pip
 shares in percentage points). A partial run (``--until``) says so, and is
 compared on the stages it ran.
 
-Each stage's ``report.html`` (:func:`export_html`) is its executed notebook
-exported by nbconvert, titled with the stage and the run, linking back to the
-run's ``index.html``, its code cells foldable without JavaScript.
+Each stage's own ``report.html`` is :mod:`~mlops_nb.pipeline.stage_report`'s.
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
@@ -36,13 +33,19 @@ import jinja2
 
 from mlops_nb.errors import ArtifactError, RegistryError
 from mlops_nb.pipeline import compare
-from mlops_nb.pipeline.archive import INDEX, RUN_FILE
+from mlops_nb.pipeline.archive import INDEX
+from mlops_nb.pipeline.diff import (
+    Difference,
+    RunDiff,
+    format_delta,
+    format_relative,
+    format_value,
+)
 from mlops_nb.registry.gate import PromotionRecord
 
-__all__ = ["INDEX", "STAGE_REPORT", "export_html", "gate_decision", "write_index"]
+__all__ = ["INDEX", "gate_decision", "write_index"]
 
 log = logging.getLogger(__name__)
-STAGE_REPORT = "report.html"
 DECISION_FILE = "decision.json"
 HEADLINE = re.compile(
     r"(accuracy|f1|f1_macro|roc_auc|log_loss|rmse|mae|r2|cv_\w+|current_\w+"
@@ -57,98 +60,6 @@ MAX_HEADLINE = 12
 MIN_BAR = 0.4  # percent: a stage of a few milliseconds still shows a sliver
 MAX_REMEMBERED = 256
 _PREVIOUS: dict[tuple[str, str], str] = {}  # (runs dir, run id) → previous run id
-TEMPLATES = Path(__file__).parent / "templates"
-STAGE_TEMPLATE = "stage_report.html.j2"
-"""nbconvert's lab template with a title, a link back to index.html and foldable code."""
-
-
-@cache
-def _exporter() -> Any:
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        template_name="lab",
-        template_file=STAGE_TEMPLATE,
-        extra_template_paths=[str(TEMPLATES)],
-    )
-    exporter.embed_images = True
-    return exporter
-
-
-def warm_up() -> threading.Thread:
-    """Import nbconvert and build the exporter on a background thread.
-
-    The import takes one to two seconds; started when the first stage starts,
-    it overlaps that stage's kernel (another process) instead of delaying the
-    stage's report.
-    """
-
-    def build() -> None:
-        try:
-            _exporter()
-        except Exception as exc:  # export_html will report it for the stage
-            log.debug("could not prepare the HTML exporter: %s", exc)
-
-    thread = threading.Thread(target=build, name="report-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
-def export_html(
-    notebook_path: Path,
-    target: Path,
-    *,
-    stage: str | None = None,
-    run_id: str | None = None,
-) -> Path | None:
-    """Write the HTML export of ``notebook_path`` to ``target``, a stage's ``report.html``.
-
-    The page is titled with the stage and the run, links back to the run's
-    ``index.html`` (when ``target`` sits in a run folder, ``<run>/NN_stage/``)
-    and shows each code cell in a collapsible block, with a switch hiding all
-    code (no JavaScript, nothing from a CDN). A notebook that cannot be exported
-    (e.g. a kernel died before it was saved) is logged and skipped: the report
-    links the notebook instead.
-
-    Args:
-        notebook_path: The executed notebook.
-        target: Where to write the HTML.
-        stage: The stage name (default: from the folder, ``06_evaluate`` → ``evaluate``).
-        run_id: The run id (default: the name of the folder above the stage's).
-    """
-    import nbformat  # a second to import: only when a stage was executed
-
-    target = Path(target)
-    context = stage_context(target, stage=stage, run_id=run_id)
-    try:
-        notebook = nbformat.read(notebook_path, as_version=4)
-        notebook.metadata["title"] = f"{context['stage']} · run {context['run_id']}"
-        body, _ = _exporter().from_notebook_node(notebook, resources={"mlops_nb": context})
-    except Exception as exc:  # nbconvert raises many unrelated types
-        log.warning("could not export %s to HTML: %s", notebook_path, exc)
-        return None
-    target.write_text(body, encoding="utf-8")
-    return target
-
-
-def stage_context(
-    target: Path, *, stage: str | None = None, run_id: str | None = None
-) -> dict[str, Any]:
-    """What a stage report's header shows: stage, run, pipeline and the link to the index."""
-    folder, run_dir = target.parent, target.parent.parent
-    record: dict[str, Any] = {}
-    try:
-        loaded = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
-        record = loaded if isinstance(loaded, dict) else {}
-    except (OSError, ValueError):
-        pass  # not in a run folder (or its manifest is unreadable): no link back
-    prefix, _, named = folder.name.partition("_")
-    return {
-        "stage": stage or (named if prefix.isdigit() and named else folder.name),
-        "run_id": run_id or str(record.get("id") or run_dir.name),
-        "pipeline": record.get("pipeline"),
-        "index": f"../{INDEX}" if record else None,
-    }
 
 
 @cache
@@ -161,7 +72,7 @@ def _environment() -> jinja2.Environment:
 
 
 def _number(value: Any) -> str:
-    return compare.format_value(value)
+    return format_value(value)
 
 
 def _name(key: str) -> str:
@@ -183,7 +94,7 @@ def metric_text(value: Any, key: str) -> str:
     """A metric's value for the report: shares as percentages, others to 4 digits."""
     if is_share(key, value):
         return f"{float(value):.1%}"
-    return compare.format_value(value)
+    return format_value(value)
 
 
 def change_texts(key: str, a: Any, b: Any) -> tuple[str, str]:
@@ -200,7 +111,7 @@ def change_texts(key: str, a: Any, b: Any) -> tuple[str, str]:
         return f"{(after - before) * 100:+.1f} pp", ""
     delta = after - before
     relative = delta / abs(before) if before else None
-    return compare.format_delta(delta), compare.format_relative(relative)
+    return format_delta(delta), format_relative(relative)
 
 
 def write_index(run_dir: Path, record: dict[str, Any]) -> Path:
@@ -260,7 +171,7 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def _text(value: Any) -> str:
-    return compare.format_value(value)
+    return format_value(value)
 
 
 def _float(value: Any) -> float | None:
@@ -302,7 +213,7 @@ def _timeline(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     total = max((start + spent for start, spent in spans), default=0.0) or 1.0
     rows = []
     for index, (stage, (start, spent)) in enumerate(zip(stages, spans, strict=True), start=1):
-        cached_from = stage.get("cached_from")
+        cached_from, worker = stage.get("cached_from"), stage.get("worker")
         width = max(spent / total * 100, MIN_BAR) if spent else 0.0
         error = _mapping(stage.get("error"))
         rows.append(
@@ -317,7 +228,7 @@ def _timeline(record: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "cached": bool(stage.get("cached")),
                 "cached_from": cached_from,
                 "cached_href": run_href(cached_from) if cached_from else None,
-                "worker": stage.get("worker") if stage.get("worker") != record.get("host") else None,
+                "worker": worker if worker != record.get("host") else None,
                 "offset": round(max(0.0, min(start / total * 100, 100 - width)), 2),
                 "width": round(width, 2),
                 "metrics": [(k, v) for k, v in _mapping(stage.get("metrics")).items()],
@@ -520,12 +431,12 @@ def _comparison(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _metrics_and_notes(diff: compare.RunDiff) -> list[compare.Difference]:
+def _metrics_and_notes(diff: RunDiff) -> list[Difference]:
     """The differing metrics, then the differing notes (text such as the model name)."""
     return [*diff.section("metrics"), *diff.section("notes")]
 
 
-def _metric_change(difference: compare.Difference) -> dict[str, Any]:
+def _metric_change(difference: Difference) -> dict[str, Any]:
     delta, relative = change_texts(difference.key, difference.a, difference.b)
     return {
         "key": difference.key,
@@ -548,7 +459,7 @@ def _ran_stages(record: Mapping[str, Any]) -> set[str] | None:
     return {str(stage["name"]) for stage in compare.stage_entries(record)}
 
 
-def _only(differences: list[compare.Difference], stages: set[str] | None) -> list[Any]:
+def _only(differences: list[Difference], stages: set[str] | None) -> list[Any]:
     if stages is None:
         return differences
     return [d for d in differences if d.key.partition(".")[0] in stages]

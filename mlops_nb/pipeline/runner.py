@@ -18,6 +18,11 @@ a template run by hand reads and writes: it is no archived run (its run.json sit
 in ``outputs/dev/``, with the id ``dev``), may reuse cached results but never
 offers its own to the cache (hand runs rewrite those folders), and records no
 stage in the tracking store, just as a template run by hand does not.
+
+The module is one idea at about 500 lines: the state of one run (its record, the
+stages ready and running, their futures) and the short methods that move it.
+What is not that state lives elsewhere: the DAG (:mod:`mlops_nb.dag`), the cache
+(:mod:`~mlops_nb.pipeline.cache`), the archive, the reports and the executors.
 """
 
 from __future__ import annotations
@@ -35,14 +40,16 @@ from typing import Any, Protocol
 from mlops_nb.artifacts import write_json
 from mlops_nb.config import Settings
 from mlops_nb.dag import ReadyStages
+from mlops_nb.environment import git_state, run_environment
 from mlops_nb.errors import MlopsNbError, ParameterError, RunError, StageFailedError
+from mlops_nb.ids import pipeline_run_id
 from mlops_nb.pipeline import archive, report
 from mlops_nb.pipeline.cache import CacheIndex, Fingerprint, fingerprint, link_tree
-from mlops_nb.pipeline.environment import environment, git_state
 from mlops_nb.pipeline.executors import EXECUTED, Executor, StageResult, StageTask
 from mlops_nb.pipeline.executors.local import LocalExecutor
 from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM
 from mlops_nb.pipeline.spec import ResolvedParams, RunPlan, StageSpec, plan_run
+from mlops_nb.pipeline.stage_report import STAGE_REPORT
 from mlops_nb.pipeline.tracked import track_stage
 from mlops_nb.stage import MANIFEST, RESERVED_RUN_FIELDS
 from mlops_nb.store.runs import RunIndex
@@ -378,12 +385,12 @@ class Runner:
             run_id, run_dir = DEV_RUN_ID, self.settings.dev_dir
             run_dir.mkdir(parents=True, exist_ok=True)
         else:
-            run_id = archive.new_run_id()
+            run_id = pipeline_run_id()
             run_dir = self.settings.runs_dir / run_id
             run_dir.mkdir(parents=True)
         root = self.settings.root
         record = archive.new_record(
-            run_id, run_dir, plan, root, dev=self.dev, git=git_state(root), env=environment()
+            run_id, run_dir, plan, root, dev=self.dev, git=git_state(root), env=run_environment()
         )
         self._run_id, self._run_dir, self._record = run_id, run_dir, record
         self._save()
@@ -409,7 +416,7 @@ class Runner:
         if self._resume is not None:
             old = next((s for s in self._resume["stages"] if s["name"] == stage.name), None)
             if old and old["status"] == "succeeded" and old.get("fingerprint") == fprint.digest:
-                folder = Path(self._resume["run_dir"]) / old["dir"]
+                folder: Path = Path(self._resume["run_dir"]) / old["dir"]
                 if (folder / MANIFEST).is_file():
                     return folder
         if not self.cache:
@@ -447,8 +454,8 @@ def _collect_stage(stage_dir: Path, entry: dict[str, Any], record: dict[str, Any
     """Copy what the stage logged (metrics, data versions, artifacts) into the record."""
     if (stage_dir / EXECUTED).is_file():
         entry["executed"] = f"{entry['dir']}/{EXECUTED}"
-    if (stage_dir / report.STAGE_REPORT).is_file():
-        entry["report"] = f"{entry['dir']}/{report.STAGE_REPORT}"
+    if (stage_dir / STAGE_REPORT).is_file():
+        entry["report"] = f"{entry['dir']}/{STAGE_REPORT}"
     try:
         manifest = json.loads((stage_dir / MANIFEST).read_text())
     except (OSError, ValueError):

@@ -9,7 +9,6 @@ values and the files and data sources they name) into a :class:`RunPlan`, which
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import yaml
 
 from mlops_nb import dag
 from mlops_nb.config import Settings
-from mlops_nb.errors import MlopsNbError, ParameterError, PipelineSpecError
+from mlops_nb.errors import MlopsNbError, ParameterError, PipelineSpecError, closest
 from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM, Template, inspect_template
 from mlops_nb.pipeline.params import ParamSpec, parse_param
 
@@ -329,5 +328,5 @@ def _check_params(
 
 
 def _suggest(name: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(name, options, n=1)
+    close = closest(name, options)
     return f" (did you mean '{close[0]}'?)" if close else ""

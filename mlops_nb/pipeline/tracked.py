@@ -40,7 +40,7 @@ def _write(
     numeric = {
         k: float(v)
         for k, v in entry.get("metrics", {}).items()
-        if isinstance(v, numbers.Number) and not isinstance(v, bool)
+        if isinstance(v, numbers.Real) and not isinstance(v, bool)
     }
     run.log_metrics(numeric)
     run.log_metric("seconds", float(entry["seconds"] or 0))

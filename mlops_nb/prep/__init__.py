@@ -11,7 +11,8 @@ Typical notebook flow::
 from mlops_nb.prep.cleanse import CleanseResult, cleanse, standardize
 from mlops_nb.prep.outliers import OutlierClipper, iqr_fences, outlier_fences
 from mlops_nb.prep.report import before_after, missing_table
-from mlops_nb.prep.split import TASKS, SplitResult, check_target, check_task, split
+from mlops_nb.prep.split import SplitResult, check_target, check_task, split
+from mlops_nb.tasks import TASKS
 
 __all__ = [
     "TASKS",

@@ -26,13 +26,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import (
-    is_bool_dtype,
-    is_datetime64_any_dtype,
-    is_numeric_dtype,
-    is_timedelta64_dtype,
-)
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from mlops_nb.dtypes import is_temporal
 from mlops_nb.errors import PreparationError
 
 __all__ = ["KEY_COLUMN", "ROW_HASH", "SPLIT_METHODS", "SplitRule", "hash_sides", "row_keys"]
@@ -141,7 +137,7 @@ def _canonical(column: pd.Series) -> Any:
     """The column's values in one representation per meaning (see :func:`row_keys`)."""
     if is_bool_dtype(column.dtype) or (is_numeric_dtype(column.dtype) and column.dtype != object):
         return _canonical_numbers(column)
-    if is_datetime64_any_dtype(column.dtype) or is_timedelta64_dtype(column.dtype):
+    if is_temporal(column.dtype):
         values = column.astype("int64", copy=False) if not column.hasnans else None
         if values is not None:
             return values.to_numpy()

@@ -122,7 +122,8 @@ class OutlierClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """Return ``X`` with every value clipped to the learned bounds."""
         check_is_fitted(self, ["lower_", "upper_"])
         data = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
-        return np.clip(data, self.lower_, self.upper_)
+        clipped: np.ndarray = np.clip(data, self.lower_, self.upper_)
+        return clipped
 
     def bounds(self) -> pd.DataFrame:
         """Return the learned bounds as a table (``column``, ``lower``, ``upper``)."""

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
+from pandas.api.types import is_numeric_dtype
+
+from mlops_nb.dtypes import is_number
 
 SUMMARY_COLUMNS = ["metric", "before", "after", "change"]
 
 
 def numeric_columns(df: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
     """Return the numeric, non-boolean columns of ``df`` not in ``exclude``."""
-    return [
-        column
-        for column in df.columns
-        if column not in exclude and is_numeric_dtype(df[column]) and not is_bool_dtype(df[column])
-    ]
+    return [column for column in df.columns if column not in exclude and is_number(df[column])]
 
 
 def missing_table(df: pd.DataFrame) -> pd.DataFrame:

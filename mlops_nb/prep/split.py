@@ -7,14 +7,14 @@ import numbers
 from dataclasses import dataclass
 
 import pandas as pd
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from sklearn.model_selection import train_test_split
 
+from mlops_nb.dtypes import is_number
 from mlops_nb.errors import PreparationError
 from mlops_nb.prep.cleanse import require_column
 from mlops_nb.prep.keys import KEY_COLUMN, SPLIT_METHODS, SplitRule, hash_sides, row_keys
+from mlops_nb.tasks import check_task as check_any_task
 
-TASKS = ("binary", "multiclass", "regression")
 MIN_ROWS = 10
 
 
@@ -61,19 +61,19 @@ class SplitResult:
 
 
 def check_task(task: str) -> str:
-    """Return ``task`` if it is one of :data:`TASKS`, else raise :class:`PreparationError`."""
-    if task not in TASKS:
-        raise PreparationError(
-            f"Unknown task {task!r}; use one of {', '.join(TASKS)}.", parameter="task"
-        )
-    return task
+    """Return ``task`` if it is one of :data:`~mlops_nb.tasks.TASKS`.
+
+    Raises:
+        PreparationError: for any other value.
+    """
+    return check_any_task(task, PreparationError)
 
 
 def check_target(y: pd.Series, task: str) -> None:
     """Raise :class:`PreparationError` if the values of ``y`` do not suit ``task``."""
     name = y.name
     if task == "regression":
-        if not is_numeric_dtype(y) or is_bool_dtype(y):
+        if not is_number(y):
             raise PreparationError(
                 f"Target {name!r} has dtype {y.dtype} but task 'regression' needs numbers; "
                 "convert it (see standardize()) or use task 'binary'/'multiclass'.",

@@ -23,8 +23,8 @@ from mlops_nb.exports import lazy_getattr
 
 _EXPORTS = {
     "LATEST": "mlops_nb.registry.names",
-    "LoadedModel": "mlops_nb.registry.registry",
-    "ModelVersion": "mlops_nb.registry.registry",
+    "LoadedModel": "mlops_nb.registry.versions",
+    "ModelVersion": "mlops_nb.registry.versions",
     "PromotionDecision": "mlops_nb.registry.gate",
     "PromotionRecord": "mlops_nb.registry.gate",
     "Registry": "mlops_nb.registry.registry",
@@ -60,4 +60,5 @@ if TYPE_CHECKING:
     from mlops_nb.registry.card import render_card
     from mlops_nb.registry.gate import PromotionDecision, PromotionRecord, decide_promotion
     from mlops_nb.registry.names import LATEST, parse_model_ref, validate_alias, validate_name
-    from mlops_nb.registry.registry import LoadedModel, ModelVersion, Registry
+    from mlops_nb.registry.registry import Registry
+    from mlops_nb.registry.versions import LoadedModel, ModelVersion

@@ -34,6 +34,7 @@ __all__ = [
     "version_numbers",
 ]
 
+
 def iso(moment: datetime) -> str:
     """``moment`` in UTC as fixed-width ISO text; naive values are local time."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_nb.errors import ModelNotFoundError
+from mlops_nb.errors import ModelNotFoundError, listing
 from mlops_nb.registry._db import aliases_of, model_names, version_numbers
 from mlops_nb.registry.names import LATEST, Ref, close_match
 from mlops_nb.store import Connection
@@ -14,19 +14,18 @@ __all__ = ["require_model", "resolve", "version_row"]
 MAX_LISTED = 20
 
 
-def _listing(values: list[str]) -> str:
-    shown = ", ".join(values[:MAX_LISTED])
-    return shown + (f", ... ({len(values) - MAX_LISTED} more)" if len(values) > MAX_LISTED else "")
-
-
 def require_model(conn: Connection, name: str, where: str) -> None:
     """Raise :class:`ModelNotFoundError` unless ``name`` has at least one version."""
     known = model_names(conn)
     if name in known:
         return
-    listing = f"registered models: {_listing(known)}." if known else "no model is registered yet."
+    registered = (
+        f"registered models: {listing(known, MAX_LISTED)}."
+        if known
+        else "no model is registered yet."
+    )
     raise ModelNotFoundError(
-        f"no model named {name!r} in the registry at {where}; {listing}"
+        f"no model named {name!r} in the registry at {where}; {registered}"
         f"{close_match(name, known)} Register one with Registry.register() "
         f"(the register stage) or check the name with `mlops-nb models list`.",
         model=name,
@@ -40,9 +39,9 @@ def version_row(conn: Connection, name: str, version: int) -> Any:
     ).fetchone()
     if row is not None:
         return row
-    existing = [str(number) for number in version_numbers(conn, name)]
+    existing = listing([str(number) for number in version_numbers(conn, name)], MAX_LISTED)
     raise ModelNotFoundError(
-        f"model {name!r} has no version {version}; its versions are {_listing(existing)}. "
+        f"model {name!r} has no version {version}; its versions are {existing}. "
         f"Use one of them, '{LATEST}', or an alias (NAME@ALIAS).",
         model=name,
         version=version,
@@ -66,7 +65,11 @@ def _alias(conn: Connection, name: str, alias: str) -> int:
     aliases = aliases_of(conn, name)
     if alias in aliases:
         return aliases[alias]
-    held = f"its aliases are {_listing(sorted(aliases))}." if aliases else "it has no aliases yet."
+    held = (
+        f"its aliases are {listing(sorted(aliases), MAX_LISTED)}."
+        if aliases
+        else "it has no aliases yet."
+    )
     raise ModelNotFoundError(
         f"model {name!r} has no alias {alias!r}; {held}{close_match(alias, aliases)} "
         f"Set one with `mlops-nb models promote {name} VERSION {alias} --reason TEXT`.",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from mlops_nb.environment import model_environment
 from mlops_nb.errors import RegistryError
 from mlops_nb.registry import _db, package
 from mlops_nb.store import Connection
@@ -48,7 +49,7 @@ def describe(
         "data": {"rows": training_rows},
         "lineage": lineage,
         "report_url": report_url,
-        "environment": package.environment(),
+        "environment": model_environment(),
     }
 
 

@@ -3,6 +3,11 @@
 Sections: Model details, Intended use, Training data, Metrics, Slices (the
 per-group metrics of the bias check), Limitations, Lineage and Environment,
 rendered to Markdown and HTML from the same data.
+
+Not ``skops.card.Card``: it is built from the model object (this card is built
+from the metadata alone, so it can be rendered again without loading the model),
+writes a Hugging Face README with YAML front matter, has no HTML output, and
+takes 2.3 s to import.
 """
 
 from __future__ import annotations

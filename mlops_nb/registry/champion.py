@@ -26,7 +26,8 @@ from mlops_nb.prep.keys import KEY_COLUMN, SplitRule
 from mlops_nb.registry.gate import PromotionDecision, PromotionRecord, decide_promotion
 from mlops_nb.registry.package import read_metadata
 from mlops_nb.registry.promotion import find_version
-from mlops_nb.registry.registry import ModelVersion, Registry
+from mlops_nb.registry.registry import Registry
+from mlops_nb.registry.versions import ModelVersion
 
 __all__ = [
     "MIN_COMPARED_ROWS",

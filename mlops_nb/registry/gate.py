@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_nb.errors import RegistryError
+from mlops_nb.jsonvalues import scalar
 
 __all__ = ["PromotionDecision", "PromotionRecord", "decide_promotion"]
 
@@ -195,8 +196,7 @@ _KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
 
 def _checked(key: str, value: Any) -> Any:
     """``value`` (numpy scalars as Python ones) if it is of ``key``'s kind."""
-    if hasattr(value, "item") and callable(value.item):
-        value = value.item()
+    value = scalar(value)
     kind, nullable = _RECORD_TYPES[key]
     described, fits = _KINDS[kind]
     if value is None and nullable:

@@ -8,11 +8,10 @@ look like a version reference: not all digits, and not ``latest``.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 
-from mlops_nb.errors import RegistryError
+from mlops_nb.errors import RegistryError, closest
 
 __all__ = [
     "LATEST",
@@ -118,5 +117,5 @@ def _alias_ref(text: str, alias: str) -> str:
 
 def close_match(value: str, known: Iterable[str]) -> str:
     """`` Did you mean 'x'?`` for the closest of ``known``, or an empty string."""
-    matches = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    matches = closest(value, known)
     return f" Did you mean {matches[0]!r}?" if matches else ""

@@ -21,18 +21,15 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import platform
 import shutil
-import sys
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 
-from mlops_nb.artifacts import ArtifactError, read_model, sha256, write_json
-from mlops_nb.errors import ContractError, RegistryError
+from mlops_nb.artifacts import read_model, sha256, write_json
+from mlops_nb.errors import ArtifactError, ContractError, RegistryError
 from mlops_nb.registry.card import render_card
 from mlops_nb.validation import contract_summary, load_contract, save_contract
 
@@ -43,7 +40,6 @@ __all__ = [
     "MODEL_FILE",
     "SIGNATURE_FILE",
     "check_attachment",
-    "environment",
     "finish_package",
     "metric_values",
     "read_metadata",
@@ -59,18 +55,6 @@ SIGNATURE_FILE = "signature.yaml"
 METADATA_FILE = "metadata.json"
 CARD_MD = "model_card.md"
 CARD_HTML = "model_card.html"
-PACKAGES = ("scikit-learn", "numpy", "pandas", "scipy", "skops", "pandera", "mlops-nb")
-
-
-def environment() -> dict[str, Any]:
-    """Python, the platform and the versions of the packages a model depends on."""
-    packages: dict[str, str | None] = {}
-    for package in PACKAGES:
-        try:
-            packages[package] = importlib_metadata.version(package)
-        except importlib_metadata.PackageNotFoundError:
-            packages[package] = None
-    return {"python": platform.python_version(), "platform": sys.platform, "packages": packages}
 
 
 def metric_values(metrics: object) -> dict[str, float | None]:
@@ -135,7 +119,8 @@ def write_signature(signature: pa.DataFrameSchema, folder: Path) -> list[dict[st
             f"{type(signature).__name__}; infer one with infer_contract(X_train)."
         )
     save_contract(signature, folder / SIGNATURE_FILE)
-    return contract_summary(signature).to_dict("records")
+    records: list[dict[str, Any]] = contract_summary(signature).to_dict("records")
+    return records
 
 
 def write_attachments(files: dict[str, Path], folder: Path) -> dict[str, str]:
@@ -190,12 +175,13 @@ def read_metadata(folder: Path) -> dict[str, Any]:
             path=folder,
         )
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        metadata: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise RegistryError(
             f"cannot read {path}: {exc}; restore the package folder or retire the version.",
             path=path,
         ) from exc
+    return metadata
 
 
 def _read_trusted(path: Path, what: str) -> Any:
@@ -224,7 +210,7 @@ def _check_sha(path: Path, expected: str) -> None:
         )
 
 
-def read_package(folder: Path, expected_sha: str) -> tuple[Any, pa.DataFrameSchema, dict]:
+def read_package(folder: Path, expected_sha: str) -> tuple[Any, pa.DataFrameSchema, dict[str, Any]]:
     """Verify and load a package: the model, its signature and its metadata.
 
     Raises:

@@ -24,7 +24,8 @@ from mlops_nb.data import parse_source
 from mlops_nb.errors import ModelNotFoundError, RegistryError
 from mlops_nb.registry.gate import PromotionRecord
 from mlops_nb.registry.names import validate_name
-from mlops_nb.registry.registry import ModelVersion, Registry
+from mlops_nb.registry.registry import Registry
+from mlops_nb.registry.versions import ModelVersion
 
 __all__ = ["apply_decision", "ensure_same_problem", "find_version", "model_name_for"]
 

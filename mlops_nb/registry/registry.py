@@ -6,6 +6,10 @@ folder (``outputs/registry/<name>/<version>/``). A version is numbered, its
 folder moved into place and its row inserted in one write transaction, so
 several processes can register at once: numbers come out 1, 2, 3, ... with no
 gap or duplicate, and no row exists without its files.
+
+:class:`Registry` is the whole API (register, read, move aliases, retire), so it
+stays in one module near 500 lines; its SQL is in ``_db``, ``_write``,
+``_tables`` and ``_lookup``, its files in :mod:`~mlops_nb.registry.package`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
@@ -29,57 +32,11 @@ from mlops_nb.errors import RegistryError
 from mlops_nb.registry import _db, _tables, _write, package
 from mlops_nb.registry._lookup import require_model, resolve, version_row
 from mlops_nb.registry.names import Ref, parse_model_ref, parse_ref, validate_alias, validate_name
-from mlops_nb.store import Backend, Connection, artifact_location, backend_at, open_backend
+from mlops_nb.registry.versions import ACTIVE, RETIRED, LoadedModel, ModelVersion
+from mlops_nb.store import Backend, Connection, artifact_location, as_backend, open_backend
 from mlops_nb.store.files import ArtifactLocation
 
 __all__ = ["LoadedModel", "ModelVersion", "Registry"]
-
-ACTIVE, RETIRED = "active", "retired"
-
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    """One registered version of a model.
-
-    Attributes:
-        name: The model name.
-        version: Its number, from 1.
-        created_at: When it was registered (UTC).
-        status: ``"active"`` or ``"retired"``.
-        aliases: The aliases pointing at it now, sorted.
-        metrics: The metrics it was registered with (NaN stored as None).
-        task: ``classification`` or ``regression`` (as given at registration).
-        target: The target column.
-        lineage: ``data_version``, ``pipeline_run`` and ``training_run``.
-        path: Its package folder.
-    """
-
-    name: str
-    version: int
-    created_at: datetime
-    status: str
-    aliases: tuple[str, ...]
-    metrics: dict[str, float | None]
-    task: str
-    target: str
-    lineage: dict[str, str | None]
-    path: Path
-
-    @property
-    def ref(self) -> str:
-        """The reference ``NAME:VERSION`` that always loads this version."""
-        return f"{self.name}:{self.version}"
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A verified, loaded version: the estimator, its input contract and its metadata."""
-
-    model: Any
-    version: ModelVersion
-    signature: pa.DataFrameSchema
-    metadata: dict[str, Any] = field(repr=False)
 
 
 def default_actor() -> str:
@@ -135,7 +92,7 @@ class Registry:
         *,
         location: ArtifactLocation | None = None,
     ) -> None:
-        self.backend = database if hasattr(database, "dialect") else backend_at(database)
+        self.backend = as_backend(database)
         self.root = Path(root)
         self.artifacts = location
         self.root.mkdir(parents=True, exist_ok=True)

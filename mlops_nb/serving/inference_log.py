@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import queue
 import threading
 from collections.abc import Mapping
@@ -35,6 +34,7 @@ import pandas as pd
 
 from mlops_nb.config import Settings
 from mlops_nb.errors import ServingError
+from mlops_nb.jsonvalues import finite_list
 from mlops_nb.store import Backend, Connection, SQLiteBackend, open_backend
 
 __all__ = [
@@ -101,20 +101,12 @@ class LogEntry:
     classes: tuple[str, ...]
 
 
-def _values(values: np.ndarray) -> list[Any]:
-    """Plain JSON values: NaN and infinities become None."""
-    out = values.tolist()
-    if values.dtype.kind == "f" and not np.isfinite(values).all():
-        out = [v if math.isfinite(v) else None for v in out]
-    return out
-
-
 def _row(entry: LogEntry) -> tuple[Any, ...]:
     inputs = entry.inputs
-    outputs: dict[str, Any] = {"prediction": _values(entry.predictions)}
+    outputs: dict[str, Any] = {"prediction": finite_list(entry.predictions)}
     if entry.probabilities is not None:
         outputs["probabilities"] = {
-            label: _values(entry.probabilities[:, i]) for i, label in enumerate(entry.classes)
+            label: finite_list(entry.probabilities[:, i]) for i, label in enumerate(entry.classes)
         }
     return (
         entry.at,
@@ -136,7 +128,9 @@ class InferenceLog:
     """
 
     def __init__(self, location: Path | str | Backend) -> None:
-        self.backend = location if hasattr(location, "dialect") else SQLiteBackend(Path(location))
+        if isinstance(location, str | Path):
+            location = SQLiteBackend(Path(location))
+        self.backend = location
         self.path = self.backend.display_url
         with self.backend.translated("create the inference log in"):
             conn = self.backend.connect()
@@ -230,15 +224,15 @@ def _since(value: datetime | str | float | None) -> float:
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize(datetime.now().astimezone().tzinfo)
-    return stamp.timestamp()
+    return float(stamp.timestamp())
 
 
 def _locate(source: Settings | str | Path | Backend, model: str) -> Backend:
     if isinstance(source, Settings):
         return inference_backend(source, model)
-    if hasattr(source, "dialect"):
-        return source  # type: ignore[return-value]
-    path = Path(source).expanduser()  # type: ignore[arg-type]
+    if not isinstance(source, str | Path):
+        return source
+    path = Path(source).expanduser()
     return SQLiteBackend(path / f"{model}.db" if path.is_dir() else path)
 
 

@@ -6,7 +6,7 @@ For a scikit-learn ``Pipeline`` the feature steps run once and the final
 estimator gives both the predictions and the class probabilities, which is
 exactly what ``predict`` and ``predict_proba`` would return, for half the cost.
 
-:func:`finite_list` is serving's one converter of model outputs to JSON values.
+:func:`~mlops_nb.jsonvalues.finite_list` turns model outputs into JSON values.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from mlops_nb.jsonvalues import finite_list
 from mlops_nb.registry import LoadedModel
 from mlops_nb.validation.fast import Checked, InputChecker, RowError
 
-__all__ = ["Scorer", "Scores", "finite_list", "merge_checked"]
+__all__ = ["Scorer", "Scores", "merge_checked"]
 
 REGRESSION = "regression"
 
@@ -137,16 +138,3 @@ class Scorer:
                 dict(zip(labels, row, strict=True)) for row in finite_list(scores.probabilities)
             ]
         return out
-
-
-def finite_list(values: np.ndarray) -> list[Any]:
-    """``values.tolist()``, with NaN and infinities as None (JSON has neither).
-
-    The answers of ``POST /predict`` and the rows of the inference log use it.
-    """
-    finite = np.isfinite(values) if values.dtype.kind == "f" else None
-    if finite is not None and not finite.all():
-        values = values.astype(object)
-        values[~finite] = None
-    out: list[Any] = values.tolist()
-    return out

@@ -27,6 +27,7 @@ __all__ = [
     "Migration",
     "SQLiteBackend",
     "artifact_location",
+    "as_backend",
     "backend_at",
     "open_backend",
     "redact",
@@ -37,11 +38,18 @@ __all__ = [
 SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
-def backend_at(location: str | Path) -> Backend:
+def as_backend(location: str | Path | Backend) -> Backend:
+    """``location`` itself when it is a store backend, else :func:`backend_at` of it."""
+    if isinstance(location, str | Path) or not hasattr(location, "dialect"):
+        return backend_at(location)
+    return location
+
+
+def backend_at(location: object) -> Backend:
     """The backend of a store URL (``sqlite:///PATH``, ``postgresql://...``) or a file path.
 
     Raises:
-        StoreError: an URL of another scheme.
+        StoreError: ``location`` is neither text nor a path, or an URL of another scheme.
     """
     if not isinstance(location, str | Path) or not str(location).strip():
         raise StoreError(

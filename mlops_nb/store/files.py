@@ -234,9 +234,9 @@ class _Translated:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, error: BaseException | None, trace: Any) -> bool:
+    def __exit__(self, kind: Any, error: BaseException | None, trace: Any) -> None:
         if error is None or isinstance(error, StoreError) or not isinstance(error, Exception):
-            return False
+            return  # nothing to translate: any error propagates as it is
         if isinstance(error, FileNotFoundError):
             message = f"cannot {self.action} {self.where}: it is not there"
         else:

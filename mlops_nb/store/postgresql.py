@@ -85,12 +85,12 @@ def _translate(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-class Row(tuple):
+class Row(tuple[Any, ...]):
     """A result row readable by position and by column name (like ``sqlite3.Row``)."""
 
     _index: dict[str, int]
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return tuple.__getitem__(self, self._index[key])
         return tuple.__getitem__(self, key)
@@ -122,7 +122,7 @@ class PostgresConnection:
     @property
     def in_transaction(self) -> bool:
         status = self.raw.info.transaction_status
-        return status != _psycopg().pq.TransactionStatus.IDLE
+        return bool(status != _psycopg().pq.TransactionStatus.IDLE)
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         cursor = self.raw.cursor(row_factory=_row_factory)
@@ -135,7 +135,8 @@ class PostgresConnection:
 
     def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cursor = self.raw.cursor()
-        return cursor.execute(_translate(sql), tuple(parameters)).fetchall()
+        found: list[tuple[Any, ...]] = cursor.execute(_translate(sql), tuple(parameters)).fetchall()
+        return found
 
     def close(self) -> None:
         self.raw.close()

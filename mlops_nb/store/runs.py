@@ -101,8 +101,8 @@ class RunIndex:
             for folder in folders:
                 local = run_dir / folder
                 if local.is_dir():
-                    published = self.location.put_folder(local)
-                    files.update({f"{folder}/{name}": sha for name, sha in published.items()})
+                    put = self.location.put_folder(local)
+                    files.update({f"{folder}/{name}": sha for name, sha in put.items()})
             for name in TOP_FILES:
                 if (run_dir / name).is_file():
                     files[name] = self.location.put(run_dir / name)

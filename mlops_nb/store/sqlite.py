@@ -128,7 +128,7 @@ def _retry(action: Callable[[], T], deadline: float | None = None) -> T:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: SQLiteConnection) -> Iterator[SQLiteConnection]:
     """A short write transaction (``BEGIN IMMEDIATE``), retried while the database is busy.
 
     Everything in the block commits together or not at all.
@@ -216,12 +216,12 @@ class SQLiteBackend:
     @contextmanager
     def transaction(
         self, conn: Connection, *, lock: str | None = None
-    ) -> Iterator[sqlite3.Connection]:
+    ) -> Iterator[SQLiteConnection]:
         with transaction(_sqlite(conn)) as inside:
             yield inside
 
     @contextmanager
-    def read(self, conn: Connection) -> Iterator[sqlite3.Connection]:
+    def read(self, conn: Connection) -> Iterator[SQLiteConnection]:
         connection = _sqlite(conn)
         connection.execute("BEGIN")
         try:

@@ -16,8 +16,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mlops_nb import artifacts
+from mlops_nb.errors import TrackingError
 from mlops_nb.tracking.values import (
-    TrackingError,
     check_key,
     metric_step,
     metric_value,

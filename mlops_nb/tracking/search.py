@@ -319,7 +319,7 @@ def _seconds(parser: _Parser, token: Token, text: str) -> float:
             token.text,
         )
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
-    return stamp.timestamp()
+    return float(stamp.timestamp())
 
 
 def where_sql(conditions: list[Condition], dialect: Dialect) -> tuple[str, list[Any]]:

@@ -32,33 +32,21 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mlops_nb.config import Settings, load_settings
-from mlops_nb.errors import RunNotFoundError
-from mlops_nb.store import Backend, Connection, backend_at, open_backend
+from mlops_nb.errors import RunNotFoundError, TrackingError
+from mlops_nb.ids import tracking_run_id
+from mlops_nb.store import Backend, Connection, as_backend, open_backend
 from mlops_nb.tracking import schema
 from mlops_nb.tracking.owner import current_owner, is_alive
 from mlops_nb.tracking.runs import Run
-from mlops_nb.tracking.values import TrackingError, check_key, new_run_id, tag_value
+from mlops_nb.tracking.values import check_key, tag_value
 from mlops_nb.tracking.writes import Batch, end_run, insert_run, run_exists, write_batch
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-def _reads() -> ModuleType:
-    """The query side (pandas): imported on the first query, not to write a run."""
-    from mlops_nb.tracking import reads
-
-    return reads
-
-
-def _search() -> ModuleType:
-    from mlops_nb.tracking import search
-
-    return search
 
 
 FLUSH_EVERY = 1000
@@ -82,7 +70,7 @@ class TrackingStore:
     def __init__(self, location: str | Path | Backend, *, flush_every: int = FLUSH_EVERY) -> None:
         if flush_every < 1:
             raise TrackingError(f"flush_every must be at least 1, not {flush_every}")
-        self.backend = location if hasattr(location, "dialect") else backend_at(location)
+        self.backend = as_backend(location)
         self.flush_every = flush_every
         self._lock = threading.RLock()
         self._open: dict[str, Run] = {}
@@ -156,7 +144,7 @@ class TrackingStore:
         initial = Batch(
             tags={check_key(k, "tag"): tag_value(k, v) for k, v in (tags or {}).items()}
         )
-        run = Run(self, new_run_id(), label, self.flush_every)
+        run = Run(self, tracking_run_id(), label, self.flush_every)
         context = (_text(pipeline_run), _text(stage), _text(parent_id))
         with self._lock, self._translated("start a run in"):
             with self.backend.transaction(self._connection()) as conn:
@@ -186,27 +174,35 @@ class TrackingStore:
         Raises:
             RunNotFoundError: no run has this id.
         """
+        from mlops_nb.tracking import reads  # pandas: imported on a first query, not to log
+
         self._mark_interrupted()
         with self._reading() as conn:
-            return _reads().run_record(conn, run_id)
+            return reads.run_record(conn, run_id)
 
     def params(self, run_id: str) -> dict[str, Any]:
         """A run's params, with the types they were logged with."""
+        from mlops_nb.tracking import reads  # pandas: imported on a first query, not to log
+
         with self._reading() as conn:
-            _reads().require_runs(conn, [run_id])
-            return _reads().params_of(conn, run_id)
+            reads.require_runs(conn, [run_id])
+            return reads.params_of(conn, run_id)
 
     def metrics(self, run_id: str) -> dict[str, float]:
         """A run's latest metric values."""
+        from mlops_nb.tracking import reads  # pandas: imported on a first query, not to log
+
         with self._reading() as conn:
-            _reads().require_runs(conn, [run_id])
-            return _reads().metrics_of(conn, run_id)
+            reads.require_runs(conn, [run_id])
+            return reads.metrics_of(conn, run_id)
 
     def tags(self, run_id: str) -> dict[str, str]:
         """A run's tags."""
+        from mlops_nb.tracking import reads  # pandas: imported on a first query, not to log
+
         with self._reading() as conn:
-            _reads().require_runs(conn, [run_id])
-            return _reads().tags_of(conn, run_id)
+            reads.require_runs(conn, [run_id])
+            return reads.tags_of(conn, run_id)
 
     def metric_history(self, run_id: str, key: str | None = None) -> pd.DataFrame:
         """Every value logged for a run's metrics (or just ``key``).
@@ -215,9 +211,11 @@ class TrackingStore:
             Columns ``key``, ``value``, ``step``, ``timestamp`` (UTC), ordered by
             key, step and time.
         """
+        from mlops_nb.tracking import reads  # pandas: imported on a first query, not to log
+
         with self._reading() as conn:
-            _reads().require_runs(conn, [run_id])
-            return _reads().metric_history(conn, run_id, key)
+            reads.require_runs(conn, [run_id])
+            return reads.metric_history(conn, run_id, key)
 
     def search_runs(
         self,
@@ -248,17 +246,19 @@ class TrackingStore:
             FilterError: the filter or ordering cannot be read (the message points at
                 the offending token).
         """
-        conditions = _search().parse_filter(filter)
-        orderings = _search().parse_order(order_by)
+        from mlops_nb.tracking import reads, search
+
+        conditions = search.parse_filter(filter)
+        orderings = search.parse_order(order_by)
         for column, value in (("pipeline_run", pipeline_run), ("stage", stage)):
             if value is not None:
-                conditions.append(_search().Condition("attributes", column, "=", str(value)))
+                conditions.append(search.Condition("attributes", column, "=", str(value)))
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise TrackingError(f"limit must be a whole number >= 0 or None, not {limit!r}")
         self._mark_interrupted()
         with self._reading() as conn:
-            where = _search().where_sql(conditions, conn.dialect)
-            return _reads().search(conn, where, _search().order_sql(orderings), limit)
+            where = search.where_sql(conditions, conn.dialect)
+            return reads.search(conn, where, search.order_sql(orderings), limit)
 
     def compare_runs(self, run_ids: Sequence[str]) -> pd.DataFrame:
         """Params and latest metrics of runs side by side.
@@ -267,8 +267,10 @@ class TrackingStore:
             A row per ``params.<key>`` and ``metrics.<key>`` (index ``key``), a
             column per run id, and a ``differs`` column.
         """
+        from mlops_nb.tracking import reads  # pandas: imported on a first query, not to log
+
         with self._reading() as conn:
-            return _reads().compare(conn, [str(run_id) for run_id in run_ids])
+            return reads.compare(conn, [str(run_id) for run_id in run_ids])
 
     def _write_batch(self, run: Run, batch: Batch, end: str | None = None) -> None:
         """Write a run's batch, and end it when ``end`` is a status, in one transaction."""

@@ -1,30 +1,18 @@
-"""Checking and converting what users log: keys, params, metric values, tags, ids."""
+"""Checking and converting what users log: keys, params, metric values, tags."""
 
 from __future__ import annotations
 
 import json
 import math
 import operator
-import secrets
-import time
 from pathlib import Path
 from typing import Any
 
 from mlops_nb.errors import TrackingError
+from mlops_nb.jsonvalues import jsonable, scalar
 
 MAX_KEY_LENGTH = 250
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def new_run_id() -> str:
-    """A 26-character id that sorts by creation time (milliseconds), ULID-style."""
-    number = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        number, digit = divmod(number, 32)
-        chars.append(_CROCKFORD[digit])
-    return "".join(reversed(chars))
 
 
 def check_key(key: Any, what: str) -> str:
@@ -53,12 +41,12 @@ def metric_value(key: str, value: Any) -> float | None:
         )
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError) as exc:
         raise TrackingError(
             f"metric '{key}' has the value {value!r} of type {type(value).__name__}, which is "
             f"not a number; log numbers as metrics and other values as params",
             key=key,
-        ) from None
+        ) from exc
     return None if math.isnan(number) else number
 
 
@@ -68,12 +56,12 @@ def metric_step(key: str, step: Any) -> int:
         return 0
     try:
         return operator.index(step)
-    except TypeError:
+    except TypeError as exc:
         raise TrackingError(
             f"metric '{key}' has the step {step!r}, which is not an integer; pass steps as "
             f"0, 1, 2, ... (an epoch, a fold, an iteration)",
             key=key,
-        ) from None
+        ) from exc
 
 
 def param_value(value: Any) -> tuple[Any, str]:
@@ -83,8 +71,10 @@ def param_value(value: Any) -> tuple[Any, str]:
     dicts and ``None``) is what filters compare; the JSON text gives the value
     back with its type. Objects JSON cannot hold are stored as their ``str()``.
     """
-    plain = _plain(value)
-    text = json.dumps(plain, default=_fallback)
+    plain = scalar(value)
+    if isinstance(plain, Path):
+        plain = str(plain)
+    text = json.dumps(plain, default=jsonable)
     if isinstance(plain, bool):
         return int(plain), text
     if isinstance(plain, float) and math.isnan(plain):
@@ -103,27 +93,6 @@ def typed_value(scalar: Any) -> tuple[float | None, str | None]:
     if isinstance(scalar, (int, float)):
         return float(scalar), None
     return None, None
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    item = getattr(value, "item", None)  # numpy scalars
-    if callable(item) and getattr(value, "ndim", None) == 0:
-        return item()
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def _fallback(value: Any) -> Any:
-    plain = _plain(value)
-    if plain is not value:
-        return plain
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    tolist = getattr(value, "tolist", None)  # numpy arrays
-    return tolist() if callable(tolist) else str(value)
 
 
 def tag_value(key: str, value: Any) -> str:

@@ -79,7 +79,8 @@ def _one_pass(
 
 def run_passes(df: pd.DataFrame, schema: pa.DataFrameSchema) -> Outcome:
     """Validate ``df``, dropping invalid rows after each pass, until a pass is clean."""
-    work, found, error = df.reset_index(drop=True), [], None
+    work, error = df.reset_index(drop=True), None
+    found: list[pd.DataFrame] = []
     for number in range(MAX_PASSES):
         valid, cases, failed = _one_pass(schema, work, first=number == 0)
         error = error or failed

@@ -16,12 +16,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandera.pandas as pa
 import yaml
 from pandera.io import pandas_io
 
 from mlops_nb.errors import ContractError
+from mlops_nb.jsonvalues import plain
 from mlops_nb.validation._dtypes import dtype_label
 from mlops_nb.validation._layout import check_layout, check_schema
 
@@ -59,7 +59,7 @@ def load_contract(path: str | os.PathLike[str]) -> pa.DataFrameSchema:
     data = _read_yaml(path)
     check_layout(data, path)
     try:
-        schema = pandas_io.deserialize_schema(data)
+        schema: pa.DataFrameSchema = pandas_io.deserialize_schema(data)
     except Exception as exc:  # pandera raises many types here: translate them all
         raise ContractError(
             f"contract file {path} is not a valid pandera schema: "
@@ -70,19 +70,6 @@ def load_contract(path: str | os.PathLike[str]) -> pa.DataFrameSchema:
         ) from exc
     check_schema(schema, str(path))
     return schema
-
-
-def _plain(value: Any) -> Any:
-    """Turn numpy scalars, tuples and sets into values ``yaml.safe_dump`` can write."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted((_plain(item) for item in value), key=repr)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _label_dtypes(schema: pa.DataFrameSchema, data: dict[str, Any]) -> None:
@@ -99,14 +86,14 @@ def _serialize(schema: pa.DataFrameSchema, path: Path) -> dict[str, Any]:
         # pandera warns and drops unregistered checks; _check_round_trip refuses them.
         warnings.filterwarnings("ignore", message="Only registered checks")
         try:
-            data = pandas_io.serialize_schema(schema)
+            data: dict[str, Any] = pandas_io.serialize_schema(schema)
         except Exception as exc:  # translate whatever pandera raises
             raise ContractError(
                 f"cannot write contract '{schema.name}' to {path}: pandera cannot "
                 f"serialize it ({type(exc).__name__}: {exc}).",
                 path=path,
             ) from exc
-    data = _plain(data)
+    data = plain(data)
     _label_dtypes(schema, data)
     return data
 

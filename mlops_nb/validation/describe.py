@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from mlops_nb.errors import listing
 from mlops_nb.validation._dtypes import dtype_label
 
 SUMMARY_COLUMNS = ["column", "dtype", "nullable", "checks"]
@@ -15,9 +16,7 @@ MAX_LISTED = 8
 
 
 def _listing(values: Any) -> str:
-    items = sorted(values, key=str) if isinstance(values, (set, frozenset)) else list(values)
-    shown = ", ".join(map(str, items[:MAX_LISTED]))
-    return shown + (f", ... (+{len(items) - MAX_LISTED})" if len(items) > MAX_LISTED else "")
+    return listing(values, MAX_LISTED, more=", ... (+{})")
 
 
 def _in_range(stats: dict[str, Any]) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from mlops_nb.dtypes import is_number
 from mlops_nb.errors import ContractError
+from mlops_nb.jsonvalues import scalar
 from mlops_nb.validation._dtypes import DEFAULT_STR
 
 MAX_CATEGORIES = 50
@@ -22,7 +23,9 @@ def _is_text(series: pd.Series) -> bool:
         return True
     if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
         return True
-    return series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "string"
+    return bool(
+        series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "string"
+    )
 
 
 def _dtype_for(series: pd.Series) -> Any:
@@ -38,20 +41,16 @@ def _dtype_for(series: pd.Series) -> Any:
     return series.dtype
 
 
-def _native(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _category_checks(series: pd.Series) -> list[pa.Check]:
     values = series.dropna().unique()
     seen = int(series.notna().sum())
     if not 0 < len(values) <= MAX_CATEGORIES or len(values) > MAX_CATEGORY_RATIO * seen:
         return []
-    return [pa.Check.isin(sorted((_native(v) for v in values), key=str))]
+    return [pa.Check.isin(sorted((scalar(v) for v in values), key=str))]
 
 
 def _numeric_checks(series: pd.Series) -> list[pa.Check]:
-    if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+    if not is_number(series.dtype):
         return []
     low = series.min(skipna=True)
     return [pa.Check.ge(0)] if pd.notna(low) and low >= 0 else []

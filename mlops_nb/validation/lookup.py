@@ -62,7 +62,8 @@ def find_contract(
     if explicit:
         return _explicit(explicit, root)
     key = source_key(data_source)
-    pattern = _mapped_pattern(key, contracts or {})
+    contracts = contracts or {}
+    pattern = _mapped_pattern(key, contracts)
     if pattern is None:
         return None
     path = _resolve(root, str(contracts[pattern]))

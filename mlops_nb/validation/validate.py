@@ -40,9 +40,11 @@ def _coerced_empty(schema: pa.DataFrameSchema, work: pd.DataFrame) -> pd.DataFra
         return work
 
 
-def _result(df: pd.DataFrame, schema: pa.DataFrameSchema, outcome: Outcome) -> ValidationResult:
-    """Build the result: valid rows get ``df``'s index back, invalid ones their reasons."""
-    valid = outcome.valid if len(outcome.valid) else _coerced_empty(schema, outcome.valid)
+def _result(
+    df: pd.DataFrame, schema: pa.DataFrameSchema, outcome: Outcome, valid: pd.DataFrame
+) -> ValidationResult:
+    """Build the result: ``valid`` rows get ``df``'s index back, invalid ones their reasons."""
+    valid = valid if len(valid) else _coerced_empty(schema, valid)
     valid = valid.set_axis(df.index.take(valid.index.to_numpy(dtype="int64")), axis=0)
     positions = sorted(int(pos) for pos in outcome.rows["pos"].unique())
     quarantined = df.iloc[positions].copy()
@@ -152,6 +154,6 @@ def validate(
             contract=name,
             columns=failures["column"].tolist(),
         ) from outcome.error
-    result = _result(df, schema, outcome)
+    result = _result(df, schema, outcome, outcome.valid)
     _judge(result, on_invalid, limit, source, outcome.error)
     return result

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_nb.lab.links import report_url
-from mlops_nb.pipeline.compare import format_value
+from mlops_nb.pipeline.diff import format_value
 
 __all__ = [
     "PLOT_DPI",

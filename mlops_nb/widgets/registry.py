@@ -60,11 +60,19 @@ class RegistryBrowser(Panel):
         self.settings = settings or load_settings()
         self.actor = actor
         self._quiet = False
+        self._pending: tuple[Any, ...] | None = None
         self.model = w.Dropdown(description="model", options=[])
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.message = w.HTML()
         self.versions = w.HTML()
         self.history = w.HTML()
+        self._promote_controls()
+        self._retire_controls()
+        self._wire()
+        self.widget = self._layout()
+        self.refresh()
+
+    def _promote_controls(self) -> None:
         self.promote_version = w.Combobox(
             description="version", placeholder="number, latest or an alias", ensure_option=False
         )
@@ -81,6 +89,8 @@ class RegistryBrowser(Panel):
         )
         self.promote_button = w.Button(description="Set alias", button_style="primary")
         self.promote_message = w.HTML()
+
+    def _retire_controls(self) -> None:
         self.retire_version = w.Combobox(
             description="version", placeholder="number", ensure_option=False
         )
@@ -89,7 +99,8 @@ class RegistryBrowser(Panel):
         )
         self.retire_button = w.Button(description="Retire version", button_style="danger")
         self.retire_message = w.HTML()
-        self._pending: tuple[Any, ...] | None = None
+
+    def _wire(self) -> None:
         self.model.observe(self._on_model, names="value")
         self.promote_alias.observe(self._on_alias, names="value")
         for control in (self.promote_version, self.new_alias, self.promote_reason):
@@ -97,7 +108,9 @@ class RegistryBrowser(Panel):
         self.refresh_button.on_click(lambda _: self.refresh())
         self.promote_button.on_click(lambda _: self.promote())
         self.retire_button.on_click(lambda _: self.retire())
-        self.widget = w.VBox(
+
+    def _layout(self) -> Any:
+        return w.VBox(
             [
                 w.HBox([self.model, self.refresh_button]),
                 self.message,
@@ -114,7 +127,6 @@ class RegistryBrowser(Panel):
                 self.retire_message,
             ]
         )
-        self.refresh()
 
     def _registry(self) -> Any:
         from mlops_nb.registry import Registry
@@ -259,7 +271,7 @@ class RegistryBrowser(Panel):
 
     def _chosen_alias(self) -> str:
         if self.promote_alias.value == NEW_ALIAS:
-            return self.new_alias.value.strip()
+            return str(self.new_alias.value).strip()
         return str(self.promote_alias.value or "").strip()
 
     def promote(self, *, confirm: bool = False) -> bool:
@@ -289,7 +301,7 @@ class RegistryBrowser(Panel):
                 if warnings and not confirm and self._pending != key:
                     self._ask_confirmation(key, warnings)
                     return False
-                moved = registry.set_alias(name, alias, ref, reason=reason, actor=self.actor)
+                moved: bool = registry.set_alias(name, alias, ref, reason=reason, actor=self.actor)
                 version = registry.get(name, alias).version
         except MlopsNbError as exc:
             self.promote_message.value = note(exc.message, "error")
@@ -361,7 +373,7 @@ class RegistryBrowser(Panel):
             self.retire_message.value = note(f"retired {retired.ref}{removed}: {reason}", "ok")
             self.retire_reason.value = ""
         self._show()
-        return before.status != retired.status
+        return bool(before.status != retired.status)
 
 
 def _gate_verdict(settings: Settings, pipeline_run: Any) -> dict[str, Any] | None:

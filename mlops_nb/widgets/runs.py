@@ -11,7 +11,8 @@ import ipywidgets as w
 from mlops_nb.config import Settings, load_settings
 from mlops_nb.errors import MlopsNbError
 from mlops_nb.pipeline import archive
-from mlops_nb.pipeline.compare import format_value, same_value
+from mlops_nb.pipeline.compare import same_value
+from mlops_nb.pipeline.diff import format_value
 from mlops_nb.pipeline.index import all_runs
 from mlops_nb.store import open_backend
 from mlops_nb.widgets._base import Panel, figure_png, html_table, link, note, short_id, show_png

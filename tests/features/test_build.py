@@ -12,9 +12,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
+from mlops_nb.artifacts import trusted_types
 from mlops_nb.errors import PreparationError
 from mlops_nb.features import (
-    SKOPS_TRUSTED_TYPES,
     FeatureTypes,
     MissingFlags,
     TextCategories,
@@ -256,10 +256,10 @@ def test_skops_round_trip(parts: tuple) -> None:
 
     untrusted = set(sio.get_untrusted_types(data=data))
     assert "mlops_nb.prep.outliers.OutlierClipper" in untrusted
-    assert untrusted <= set(SKOPS_TRUSTED_TYPES)
+    assert untrusted <= set(trusted_types(data))
     with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
         sio.loads(data)
-    loaded = sio.loads(data, trusted=SKOPS_TRUSTED_TYPES)
+    loaded = sio.loads(data, trusted=trusted_types(data))
     X_test = test.drop(columns=TARGET)
     pd.testing.assert_frame_equal(loaded.transform(X_test), pipeline.transform(X_test))
 

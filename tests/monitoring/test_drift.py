@@ -14,7 +14,7 @@ from sklearn.exceptions import NotFittedError
 from mlops_nb.data import generate_churn
 from mlops_nb.errors import MlopsNbError
 from mlops_nb.monitoring import DriftDetector, DriftReport, MonitoringError
-from mlops_nb.monitoring.drift import REPORT_COLUMNS
+from mlops_nb.monitoring.report import REPORT_COLUMNS
 from tests.monitoring.conftest import REGION_P, REGIONS, make_frame
 
 

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mlops_nb.monitoring import DriftDetector, MonitoringError, ReferenceProfile
-from mlops_nb.monitoring.profile import PROFILE_VERSION
+from mlops_nb.monitoring.profile import PROFILE_VERSION, ColumnProfile
 from tests.monitoring.conftest import make_frame
 
 
@@ -110,3 +110,17 @@ def test_profile_table_and_lookup(detector: DriftDetector) -> None:
     assert table.set_index("column").loc["region", "categories"] == 4
     with pytest.raises(MonitoringError, match="'salary' is not in the drift profile"):
         detector.profile_["salary"]
+
+
+def test_a_column_of_unknown_kind_is_a_monitoring_error(
+    detector: DriftDetector, tmp_path: Path
+) -> None:
+    data = detector.profile_.to_dict()
+    column = data["columns"][0] | {"kind": "vector"}
+    with pytest.raises(MonitoringError, match="unknown kind 'vector'") as caught:
+        ColumnProfile.from_dict(column)
+    assert isinstance(caught.value, ValueError) and caught.value.column == column["name"]
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(data | {"columns": [column]}))
+    with pytest.raises(MonitoringError, match=r"malformed drift profile .*unknown kind 'vector'"):
+        ReferenceProfile.load(path)

@@ -80,3 +80,23 @@ def test_distances_of_identical_and_disjoint_shares() -> None:
     assert psi(p, p) == 0.0 and js_distance(p, p) == 0.0
     assert js_distance(np.array([1.0, 0.0]), np.array([0.0, 1.0])) == pytest.approx(1.0)
     assert psi(np.array([0.5, 0.5]), np.array([0.6, 0.4])) == pytest.approx(0.0405, abs=1e-4)
+
+
+def _textbook_js(p: np.ndarray, q: np.ndarray) -> float:
+    middle = 0.5 * (p + q)
+    terms = [np.sum(s[s > 0] * np.log2(s[s > 0] / middle[s > 0])) for s in (p, q)]
+    return float(np.sqrt(max(0.0, 0.5 * sum(terms))))
+
+
+def test_js_distance_of_shares_is_the_textbook_one() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        counts = rng.multinomial(5_000, rng.dirichlet(np.ones(6)), size=2).astype(float)
+        p, q = counts[0] / counts[0].sum(), counts[1] / counts[1].sum()
+        assert js_distance(p, q) == pytest.approx(_textbook_js(p, q), abs=1e-12)
+
+
+def test_js_distance_of_shares_equal_but_for_rounding_is_zero() -> None:
+    p = np.array([0.1, 0.2, 0.3, 0.4])
+    q = p * (1 + np.array([1e-16, -2e-16, 3e-16, -1e-16]))
+    assert js_distance(p, q / q.sum()) == 0.0  # SciPy alone gives NaN here

@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 
 import pytest
 
@@ -12,12 +11,6 @@ from mlops_nb.artifacts import write_json
 from mlops_nb.errors import RunNotFoundError
 from mlops_nb.pipeline import archive
 from mlops_nb.processes import start_tick
-
-
-def test_run_ids_sort_by_start_time():
-    early = archive.new_run_id(datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
-    late = archive.new_run_id(datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=UTC))
-    assert early < late and early.startswith("20260102T030405.000006Z-")
 
 
 def dead_pid() -> int:

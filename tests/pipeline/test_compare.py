@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from mlops_nb.artifacts import write_json
+from mlops_nb.errors import ComparisonError
 from mlops_nb.pipeline.compare import (
     compare_runs,
     previous_run,
@@ -111,6 +112,13 @@ def test_equal_runs_have_no_differences():
     assert all(len(frame) == 0 for frame in diff.tables().values())
     assert "no differences" in diff.summary()
     assert len(diff.section("params", include_equal=True)) == 3
+
+
+def test_an_unknown_section_is_a_comparison_error_and_a_value_error():
+    diff = compare_runs(make_record(ID_1), make_record(ID_2))
+    with pytest.raises(ComparisonError, match="unknown section 'param'; sections") as caught:
+        diff.section("param")
+    assert isinstance(caught.value, ValueError) and caught.value.section == "param"
 
 
 def test_params_metrics_stages_data_code_packages_and_model_differences():

@@ -10,7 +10,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mlops_nb.pipeline.report import export_html, gate_decision, write_index
+from mlops_nb.pipeline.report import gate_decision, write_index
+from mlops_nb.pipeline.stage_report import export_html
 from tests.pipeline.test_compare import ID_1, ID_2, ID_3, make_record, write_run
 
 TRAIN_METRICS = {

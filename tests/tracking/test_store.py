@@ -7,7 +7,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,6 @@ import pytest
 from mlops_nb.config import Settings
 from mlops_nb.errors import RunNotFoundError
 from mlops_nb.tracking import StoreError, TrackingError, TrackingStore, schema
-from mlops_nb.tracking.values import new_run_id
 
 REPO = Path(__file__).parents[2]
 
@@ -209,14 +207,6 @@ def test_unknown_run_ids(store):
         store.get_run("nope")
     with pytest.raises(LookupError):
         store.metric_history("nope")
-
-
-def test_run_ids_are_unique_and_sort_by_time():
-    ids = [new_run_id() for _ in range(2000)]
-    assert len(set(ids)) == 2000 and all(len(i) == 26 for i in ids)
-    first = new_run_id()
-    time.sleep(0.002)
-    assert first < new_run_id()
 
 
 def test_compare_runs(store):

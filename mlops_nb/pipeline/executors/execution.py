@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from mlops_nb.errors import MlopsNbError, StageFailedError
-from mlops_nb.pipeline import report
 from mlops_nb.pipeline.executors import StageResult, StageTask
 from mlops_nb.pipeline.kernels.logs import KERNEL_LOG
 from mlops_nb.pipeline.kernels.pool import KernelPool, StageKernel
 from mlops_nb.pipeline.kernels.provisioner import StageKernelManager
+from mlops_nb.pipeline.stage_report import STAGE_REPORT, export_html
 
 # papermill only warns about unknown parameters and comments it cannot parse; the spec
 # has already refused unknown names, so its warnings would only be noise.
@@ -86,7 +86,7 @@ def execute_task(task: StageTask, pool: KernelPool) -> StageResult:
         interrupted = True
     finally:
         if output.is_file():
-            report.export_html(output, output.parent / report.STAGE_REPORT)
+            export_html(output, output.parent / STAGE_REPORT)
     return _result(task, kernel, error, interrupted)
 
 
@@ -115,7 +115,7 @@ def _result(
     task: StageTask, kernel: StageKernel, error: MlopsNbError | None, interrupted: bool
 ) -> StageResult:
     output = Path(task.executed)
-    html = output.parent / report.STAGE_REPORT
+    html = output.parent / STAGE_REPORT
     return StageResult(
         stage=task.stage,
         executed=str(output) if output.is_file() else None,

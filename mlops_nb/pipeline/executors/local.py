@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from mlops_nb.pipeline import report
 from mlops_nb.pipeline.executors import StageResult, StageTask
 from mlops_nb.pipeline.executors.execution import (
     execute_task,
@@ -25,6 +24,7 @@ from mlops_nb.pipeline.executors.execution import (
 )
 from mlops_nb.pipeline.kernels.logs import FORK_SERVER_LOG
 from mlops_nb.pipeline.kernels.pool import KernelPool
+from mlops_nb.pipeline.stage_report import warm_up
 
 
 class LocalExecutor:
@@ -64,7 +64,7 @@ class LocalExecutor:
                 return self._pool
             first = tasks[0]
             skip_iri_grammars()
-            report.warm_up()  # nbconvert's import overlaps the first stage
+            warm_up()  # nbconvert's import overlaps the first stage
             pool = self._pool = KernelPool.open(
                 [Path(task.notebook) for task in tasks],
                 cwd=Path(first.cwd),

@@ -31,6 +31,7 @@ from typing import Any
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from mlops_nb.config import ARTIFACTS_ENV, OUTPUTS_ENV, PROJECT_ENV, STORE_ENV
+from mlops_nb.errors import RunError
 from mlops_nb.pipeline.executors import StageResult, StageTask
 from mlops_nb.pipeline.executors.execution import execute_task, import_papermill
 from mlops_nb.pipeline.kernels.pool import KernelPool
@@ -69,7 +70,7 @@ class RemoteStage:
     scheduler: str = ""
 
 
-class KernelsPlugin(WorkerPlugin):  # type: ignore[misc]
+class KernelsPlugin(WorkerPlugin):
     """A Dask worker plugin holding the worker's kernel pool (opened on the first stage)."""
 
     name = PLUGIN
@@ -134,10 +135,16 @@ def run_stage(remote: RemoteStage) -> StageResult:
     from distributed import get_worker, rejoin, secede
 
     worker = get_worker()
-    plugin: KernelsPlugin = worker.plugins[PLUGIN]
+    plugin = worker.plugins.get(PLUGIN)
+    if not isinstance(plugin, KernelsPlugin):
+        raise RunError(
+            f"the Dask worker {worker.address} has no {PLUGIN} plugin: stages run on workers "
+            f"of a DaskExecutor, which registers it"
+        )
     task = _localize(remote, plugin) if remote.published else _in_place(remote)
     plugin.started(task.run_id)
-    secede()  # the stage mostly waits for its kernel: its thread may serve other tasks
+    # the stage mostly waits for its kernel: its thread may serve other tasks
+    secede()
     try:
         result = execute_task(task, plugin.pool(task))
     finally:

@@ -198,7 +198,8 @@ class ForkServer:
             return None
         if isinstance(state, int):
             return state
-        return self.request({"op": "poll", "pid": pid})["status"]
+        status: int | None = self.request({"op": "poll", "pid": pid})["status"]
+        return status
 
     def send_signal(self, pid: int, signum: int) -> bool:
         """Send ``signum`` to kernel ``pid``'s process group; False if it had already exited.
@@ -290,7 +291,7 @@ class ForkServer:
         while True:
             while b"\n" in self._buffer:
                 line, self._buffer = self._buffer.split(b"\n", 1)
-                message = json.loads(line)
+                message: dict[str, Any] = json.loads(line)
                 if message.get("event") == "ready":
                     self.info = message
                 if wanted(message):

@@ -180,7 +180,7 @@ def _importable(top: str, cwd: Path | None) -> bool:
 
 def _origin(spec: Any) -> str | None:
     """Where a module spec's code lives, resolved, so two specs can be compared."""
-    where = spec.origin
+    where: str | None = spec.origin
     if where in {None, "namespace"} and spec.submodule_search_locations:
         where = next(iter(spec.submodule_search_locations), None)
     return os.path.realpath(where) if where and where not in {"built-in", "frozen"} else where

@@ -42,7 +42,7 @@ class StageKernelClient(AsyncKernelClient):
     message that does not answer one of its own requests.
     """
 
-    async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
         while True:
             request = self.kernel_info()
@@ -69,9 +69,10 @@ class StageKernelClient(AsyncKernelClient):
 async def _next_message(channel: Any, timeout: float) -> dict[str, Any] | None:
     """The next message on ``channel`` within ``timeout`` seconds, or None."""
     try:
-        return await channel.get_msg(timeout=timeout)
+        message: dict[str, Any] = await channel.get_msg(timeout=timeout)
     except Empty:
         return None
+    return message
 
 
 class StageKernelManager(AsyncKernelManager):

@@ -115,7 +115,8 @@ class _Server:
             elif deadline is not None and time.monotonic() >= deadline:
                 return {}
         line, self.buffer = self.buffer.split(b"\n", 1)
-        return json.loads(line)
+        request: dict[str, Any] = json.loads(line)
+        return request
 
     def _reply(self, message: dict[str, Any]) -> None:
         data = (json.dumps(message) + "\n").encode()
@@ -216,7 +217,7 @@ class _Server:
             return self.exited[pid]
         if pid in self.children:
             return None
-        raise LookupError(f"{pid} is not a kernel of this server")
+        raise LookupError(f"{pid} is not a kernel of this server")  # a reply, as in _spawn
 
     def _signal(self, pid: int, signum: int) -> bool:
         if pid not in self.children:

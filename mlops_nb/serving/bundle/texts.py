@@ -13,12 +13,12 @@ import json
 import platform
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata as importlib_metadata
 from typing import Any
 
 import jinja2
 
 from mlops_nb.config import OUTPUTS_ENV
+from mlops_nb.environment import installed_version
 from mlops_nb.registry import LoadedModel
 from mlops_nb.registry.package import CARD_MD
 from mlops_nb.serving.bundle.manifest import APP_UID, MANIFEST, MODEL_DIR, WHEELS_DIR
@@ -31,7 +31,6 @@ __all__ = [
     "SERVING_PACKAGES",
     "Pin",
     "dockerfile_text",
-    "installed_version",
     "mlops_nb_version",
     "readme_text",
     "requirements_text",
@@ -50,14 +49,6 @@ class Pin:
 
     requirement: str
     comment: str = ""
-
-
-def installed_version(package: str) -> str | None:
-    """The version of ``package`` installed here, or None."""
-    try:
-        return importlib_metadata.version(package)
-    except importlib_metadata.PackageNotFoundError:
-        return None
 
 
 def mlops_nb_version() -> str:

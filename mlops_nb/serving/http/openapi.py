@@ -16,8 +16,9 @@ from typing import Any
 
 import pandera.pandas as pa
 
+from mlops_nb.jsonvalues import plain
 from mlops_nb.validation import describe_check, dtype_label
-from mlops_nb.validation.fast import column_kind, example_record, plain_value
+from mlops_nb.validation.fast import column_kind, example_record
 
 __all__ = ["column_schema", "record_schema", "signature_columns"]
 
@@ -64,7 +65,7 @@ KEYWORDS: dict[str, Keywords] = {
 def _check_keywords(check: pa.Check) -> dict[str, Any]:
     make = KEYWORDS.get(check.name or "")
     try:
-        return plain_value(make(dict(check.statistics or {}))) if make else {}
+        return plain(make(dict(check.statistics or {}))) if make else {}
     except (KeyError, TypeError):
         return {}
 

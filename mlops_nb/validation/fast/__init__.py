@@ -16,7 +16,7 @@ only serving needs it.
 """
 
 from mlops_nb.validation.fast.checker import InputChecker, to_column
-from mlops_nb.validation.fast.examples import example_record, plain_value
+from mlops_nb.validation.fast.examples import example_record
 from mlops_nb.validation.fast.failures import MAX_ECHO, Checked, RowError, echo
 from mlops_nb.validation.fast.rules import (
     BAD,
@@ -41,7 +41,6 @@ __all__ = [
     "compile_rules",
     "echo",
     "example_record",
-    "plain_value",
     "smoke_records",
     "to_column",
 ]

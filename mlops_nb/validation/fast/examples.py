@@ -1,4 +1,4 @@
-"""An example record built from a signature, and check statistics as JSON values.
+"""An example record built from a signature.
 
 :func:`example_record` is the one builder of an example input: the README of a
 deployment bundle shows it in its ``curl`` call, ``/openapi.json`` gives it as
@@ -14,21 +14,13 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from mlops_nb.jsonvalues import plain
 from mlops_nb.validation.validate import validate
 
-__all__ = ["example_record", "plain_value"]
+__all__ = ["example_record"]
 
 BY_DTYPE_KIND = {"i": 0, "u": 0, "f": 0.0, "b": False, "M": "2024-01-01T00:00:00"}
 """The example of a column without a usable check, by numpy dtype kind (else ``"text"``)."""
-
-
-def plain_value(value: Any) -> Any:
-    """``value`` as a JSON value: numpy scalars as Python ones, tuples and sets as lists."""
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain_value(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): plain_value(item) for key, item in value.items()}
-    return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
 
 
 def _first(values: Any) -> Any:
@@ -60,7 +52,7 @@ def _dtype_kind(column: pa.Column) -> str:
 def _example_value(column: pa.Column) -> Any:
     value = next((v for v in map(_from_check, column.checks) if v is not None), None)
     kind = _dtype_kind(column)
-    value = BY_DTYPE_KIND.get(kind, "text") if value is None else plain_value(value)
+    value = BY_DTYPE_KIND.get(kind, "text") if value is None else plain(value)
     if kind in "iu" and isinstance(value, float):
         return round(value)
     if kind == "f" and isinstance(value, int) and not isinstance(value, bool):

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from mlops_nb.jsonvalues import scalar
+
 __all__ = ["MAX_ECHO", "Checked", "RowError", "echo"]
 
 MAX_ECHO = 120
@@ -21,8 +23,7 @@ def _cut(text: str) -> str:
 
 def echo(value: Any) -> Any:
     """A failing value as a JSON error shows it: long text cut, objects and non-finite as text."""
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = scalar(value)
     if value is None or isinstance(value, (bool, str)):
         return _cut(value) if isinstance(value, str) else value
     if isinstance(value, int):
