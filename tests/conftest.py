@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +17,21 @@ from tests.servers import PostgresServer, S3Server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
+
+
+def run_cli(outputs: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """``python -m mlops_nb ARGS`` on the demo project, its outputs under ``outputs``."""
+    env = {**os.environ, "MLOPS_NB_OUTPUTS": str(outputs)}
+    env.pop("MLOPS_NB_PROJECT", None)
+    return subprocess.run(
+        [sys.executable, "-m", "mlops_nb", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
 
 # The fixture notebooks are inputs of tests (one fails on purpose), not tests.
 collect_ignore_glob = ["fixtures/*"]

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from mlops_nb.data import generate_churn
-from tests.conftest import REPO
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -35,16 +33,7 @@ def outputs(tmp_path_factory) -> Path:
 
 
 def mlops(outputs: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MLOPS_NB_OUTPUTS": str(outputs)}
-    env.pop("MLOPS_NB_PROJECT", None)
-    return subprocess.run(
-        [sys.executable, "-m", "mlops_nb", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    return run_cli(outputs, *args)
 
 
 def show(outputs: Path, run: str | None = None) -> dict:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -20,16 +18,7 @@ SEGMENTS = ["north", "south", "east", "west"]
 
 
 def mlops(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MLOPS_NB_OUTPUTS": str(tmp_path / "outputs")}
-    env.pop("MLOPS_NB_PROJECT", None)
-    return subprocess.run(
-        [sys.executable, "-m", "mlops_nb", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_cli(tmp_path / "outputs", *args, timeout=600)
 
 
 def span(stage: dict) -> tuple[datetime, datetime]:

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
 
 
 def mlops(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MLOPS_NB_OUTPUTS": str(tmp_path / "outputs")}
-    env.pop("MLOPS_NB_PROJECT", None)
-    return subprocess.run(
-        [sys.executable, "-m", "mlops_nb", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_cli(tmp_path / "outputs", *args, timeout=600)
 
 
 def latest(tmp_path: Path) -> dict:
