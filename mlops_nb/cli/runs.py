@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from mlops_nb.cli.output import console, fmt, print_error, print_outcome, status
@@ -82,6 +83,11 @@ def runs_show(
     if record.get("error"):
         print_error(record["error"]["message"])
     print_outcome(record)
+    notes = record["notes"]
+    if notes.get("register.promotion"):  # the gate as applied, re-judged if the champion moved
+        reason = escape(str(notes.get("register.promotion_reason") or ""))
+        verdict = escape(str(notes["register.promotion"]))
+        console.print(f"promotion: [bold]{verdict}[/] {reason}", soft_wrap=True)
     if record["report"] is None:
         console.print(
             f"report: on {record.get('host') or 'the machine that ran it'} only; set "

@@ -306,13 +306,16 @@ def _model(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any] | None:
 def gate_decision(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The promotion gate's decision recorded by a stage of the run, or None.
 
-    It is the ``decision`` artifact (``NN_evaluate/decision.json``, a
-    :class:`~mlops_nb.registry.gate.PromotionRecord`) of the first stage that
-    saved one: whether to promote, why, the alias, the metric compared, the
-    challenger's and champion's values, and its link from the run's
-    ``index.html``. A file that is not a promotion decision is skipped.
+    It is the ``decision`` artifact (a
+    :class:`~mlops_nb.registry.gate.PromotionRecord`) of the last stage that
+    saved one: the register stage's (``NN_register/decision.json``, the
+    decision applied, judged again if the champion moved meanwhile), else the
+    evaluate stage's. It says whether to promote, why, the alias, the metric
+    compared, the challenger's and champion's values, and links to the file
+    from the run's ``index.html``. A file that is not a promotion decision is
+    skipped.
     """
-    for stage in compare.stage_entries(record):
+    for stage in reversed(compare.stage_entries(record)):
         artifact = _mapping(_mapping(stage.get("artifacts")).get("decision"))
         file = artifact.get("file") or DECISION_FILE
         folder = stage.get("dir")
@@ -335,9 +338,14 @@ def gate_decision(run_dir: Path, record: Mapping[str, Any]) -> dict[str, Any] | 
             "champion": _float(decision.champion),
             "champion_version": decision.champion_version,
             # the gate records the observed improvement as "margin"; the required one
-            # is the evaluate stage's parameter
+            # too since it is re-judged in register, else it is the evaluate stage's parameter
             "improvement": _float(decision.margin),
-            "required_margin": _float(params.get("margin")),
+            "required_margin": _float(
+                params.get("margin")
+                if decision.required_margin is None
+                else decision.required_margin
+            ),
+            "rejudged": decision.rejudged,
             "href": f"{quote(folder)}/{quote(file)}",
         }
     return None

@@ -20,12 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops_nb.errors import RegistryError
+from mlops_nb.errors import ModelNotFoundError, RegistryError
 from mlops_nb.modeling import compare_models, primary_metric
 from mlops_nb.prep.keys import KEY_COLUMN, SplitRule
 from mlops_nb.registry.gate import PromotionDecision, PromotionRecord, decide_promotion
 from mlops_nb.registry.package import read_metadata
-from mlops_nb.registry.promotion import find_version
 from mlops_nb.registry.registry import Registry
 from mlops_nb.registry.versions import ModelVersion
 
@@ -33,6 +32,7 @@ __all__ = [
     "MIN_COMPARED_ROWS",
     "TRAINING_KEYS_FILE",
     "ChampionComparison",
+    "find_version",
     "judge_challenger",
     "training_keys",
 ]
@@ -60,6 +60,9 @@ class ChampionComparison:
         excluded: Why rows were left out → how many.
         champion: The version at the alias when the comparison was made.
         alias: The champion alias.
+        required_margin: The improvement the gate required over the champion.
+        min_quality: The minimum a first version needed on ``metric``, or None.
+        min_rows: The fewest compared rows a decision could rest on.
     """
 
     decision: PromotionDecision
@@ -71,6 +74,9 @@ class ChampionComparison:
     excluded: dict[str, int] = field(default_factory=dict)
     champion: ModelVersion | None = None
     alias: str = "production"
+    required_margin: float = 0.0
+    min_quality: float | None = None
+    min_rows: int = MIN_COMPARED_ROWS
 
     @property
     def compared_rows(self) -> int:
@@ -104,7 +110,18 @@ class ChampionComparison:
             compared_rows=self.compared_rows,
             excluded=dict(self.excluded),
             summary=self.summary,
+            required_margin=self.required_margin,
+            min_quality=self.min_quality,
+            min_compared_rows=self.min_rows,
         )
+
+
+def find_version(registry: Registry, name: str, ref: str | int) -> ModelVersion | None:
+    """The version ``ref`` designates, or None when the model or alias does not exist."""
+    try:
+        return registry.get(name, ref)
+    except ModelNotFoundError:
+        return None
 
 
 def training_keys(registry: Registry, version: ModelVersion) -> tuple[np.ndarray, SplitRule] | None:
@@ -189,11 +206,23 @@ def judge_challenger(
         models[f"champion v{champion.version}"] = champion_model
     X, y = rows.drop(columns=[target, KEY_COLUMN]), rows[target]
     table = compare_models(models, X, y, task) if len(rows) else pd.DataFrame()
+    minimum = _minimum(min_quality, metric)
     decision, decided = _decide(
-        table, metric, champion, unknown, len(rows), min_rows, margin, _minimum(min_quality, metric)
+        table, metric, champion, unknown, len(rows), min_rows, margin, minimum
     )
     return ChampionComparison(
-        decision, decided, metric.name, table, rows, len(holdout), excluded, champion, alias
+        decision,
+        decided,
+        metric.name,
+        table,
+        rows,
+        len(holdout),
+        excluded,
+        champion,
+        alias,
+        required_margin=margin,
+        min_quality=minimum,
+        min_rows=min_rows,
     )
 
 

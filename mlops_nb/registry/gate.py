@@ -9,10 +9,13 @@ minimum declared in pipeline.yaml, or always when no minimum is declared.
 Improvements are compared with a tolerance of 1e-9, so that ``0.85 - 0.80``
 counts as a 0.05 improvement despite floating-point rounding.
 
-The evaluate stage records the decision with the facts of the comparison as a
-:class:`PromotionRecord` (``decision.json``); the register stage applies it
-(:func:`~mlops_nb.registry.promotion.apply_decision`), and the run report and
-the registry browser read it back with :meth:`PromotionRecord.from_dict`.
+The evaluate stage records the decision with the facts of the comparison and
+the gate's settings as a :class:`PromotionRecord` (``decision.json``); the
+register stage applies it (:func:`~mlops_nb.registry.promotion.apply_decision`),
+judging again with those settings when another run moved the champion
+meanwhile, and saves the decision it applied as its own ``decision.json``. The
+run report and the registry browser read them back with
+:meth:`PromotionRecord.from_dict`.
 """
 
 from __future__ import annotations
@@ -75,6 +78,15 @@ class PromotionRecord(Mapping[str, Any]):
         compared_rows: Holdout rows seen by neither model, the ones compared.
         excluded: Why holdout rows were left out → how many.
         summary: One sentence on the rows compared and left out.
+        required_margin: The improvement the gate required over a champion
+            (None: not recorded, a record written before it was).
+        min_quality: The minimum a first version needed on ``metric`` (None: none).
+        min_compared_rows: The fewest compared rows a decision could rest on
+            (None: not recorded). With ``required_margin``, what the register
+            stage needs to judge the challenger again when the champion moved.
+        rejudged: How many times the register stage judged the challenger
+            again because the champion moved after the evaluate stage decided
+            (0: this is the evaluate stage's decision).
     """
 
     promote: bool
@@ -91,6 +103,10 @@ class PromotionRecord(Mapping[str, Any]):
     compared_rows: int | None = None
     excluded: Mapping[str, int] = field(default_factory=dict)
     summary: str | None = None
+    required_margin: float | None = None
+    min_quality: float | None = None
+    min_compared_rows: int | None = None
+    rejudged: int = 0
 
     @property
     def verdict(self) -> str:
@@ -116,6 +132,10 @@ class PromotionRecord(Mapping[str, Any]):
             "compared_rows": self.compared_rows,
             "excluded": dict(self.excluded),
             "summary": self.summary,
+            "required_margin": self.required_margin,
+            "min_quality": self.min_quality,
+            "min_compared_rows": self.min_compared_rows,
+            "rejudged": self.rejudged,
         }
 
     @classmethod
@@ -169,6 +189,10 @@ _RECORD_TYPES: dict[str, tuple[str, bool]] = {
     "compared_rows": ("int", True),
     "excluded": ("counts", False),
     "summary": ("str", True),
+    "required_margin": ("number", True),
+    "min_quality": ("number", True),
+    "min_compared_rows": ("int", True),
+    "rejudged": ("int", False),
 }
 """Each key of a record: its kind and whether it may be null."""
 

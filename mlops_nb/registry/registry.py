@@ -56,6 +56,18 @@ def _reason(reason: object) -> str:
     return reason.strip()
 
 
+def _active(row: Any, alias: str) -> int:
+    """The number of the version in ``row``, refused if it is retired."""
+    if row["status"] == RETIRED:
+        raise RegistryError(
+            f"version {row['name']}:{row['version']} is retired and cannot take alias "
+            f"{alias!r}; choose an active version (see Registry.versions({row['name']!r})).",
+            model=row["name"],
+            version=row["version"],
+        )
+    return int(row["version"])
+
+
 def _when(value: datetime | str) -> str:
     if isinstance(value, str):
         try:
@@ -419,23 +431,45 @@ class Registry:
         alias, reason = validate_alias(alias), _reason(reason)
         name, ref = validate_name(name), parse_ref(version)
         with self._writing(name) as conn:
-            row = resolve(conn, name, ref, self.location)
-            if row["status"] == RETIRED:
-                raise RegistryError(
-                    f"version {name}:{row['version']} is retired and cannot take alias "
-                    f"{alias!r}; choose an active version (see Registry.versions({name!r})).",
-                    model=name,
-                    version=row["version"],
-                )
+            number = _active(resolve(conn, name, ref, self.location), alias)
             return _db.move_alias(
-                conn,
-                name,
-                alias,
-                int(row["version"]),
-                actor=actor or default_actor(),
-                reason=reason,
-                run=run,
+                conn, name, alias, number, actor=actor or default_actor(), reason=reason, run=run
             )
+
+    def swap_alias(
+        self,
+        name: str,
+        alias: str,
+        version: Ref,
+        *,
+        expected: int | None,
+        reason: str,
+        actor: str | None = None,
+        run: str | None = None,
+    ) -> int | None:
+        """Point ``alias`` at ``version`` only if it still points at ``expected``.
+
+        A compare-and-set: the check and the move (with its history row) are one
+        transaction holding model ``name`` alone, so no other process can move
+        the alias in between. ``expected=None`` means "only if no version holds it".
+
+        Returns:
+            The version the alias pointed at when checked (None: none). The alias
+            moved exactly when that equals ``expected``; otherwise nothing changed.
+
+        Raises:
+            ModelNotFoundError: Unknown model or version.
+            RegistryError: Invalid alias, empty reason, or a retired version.
+        """
+        alias, reason = validate_alias(alias), _reason(reason)
+        name, ref = validate_name(name), parse_ref(version)
+        with self._writing(name) as conn:
+            number = _active(resolve(conn, name, ref, self.location), alias)
+            held = _db.current_alias(conn, name, alias)
+            if held == expected:
+                actor = actor or default_actor()
+                _db.move_alias(conn, name, alias, number, actor=actor, reason=reason, run=run)
+        return held
 
     def remove_alias(
         self,

@@ -177,3 +177,14 @@ def test_aliases_survive_reopening(three: Registry) -> None:
     with Registry(three.backend, three.root) as again:
         assert again.get("churn", "production").version == 2
         assert len(again.history("churn")) == 1
+
+
+def test_swap_alias_moves_only_from_the_expected_version(three: Registry) -> None:
+    assert three.swap_alias("churn", "production", 1, expected=None, reason="first") is None
+    assert three.swap_alias("churn", "production", 2, expected=None, reason="stale") == 1
+    assert three.get("churn", "production").version == 1, "a stale swap moves nothing"
+    assert three.swap_alias("churn", "production", 2, expected=1, reason="better") == 1
+    assert three.get("churn", "production").version == 2
+    assert three.history("churn", "production")["reason"].tolist() == ["first", "better"]
+    with pytest.raises(RegistryError, match="reason is required"):
+        three.swap_alias("churn", "production", 3, expected=2, reason=" ")

@@ -132,7 +132,12 @@ def test_too_few_unseen_rows_is_not_decided(registry: Registry, tmp_path: Path) 
         "compared_rows",
         "excluded",
         "summary",
+        "required_margin",
+        "min_quality",
+        "min_compared_rows",
+        "rejudged",
     ]
+    assert (record.required_margin, record.min_compared_rows, record.rejudged) == (0.0, 51, 0)
     assert record.summary == result.summary and record.excluded == result.excluded
     assert PromotionRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
 

@@ -86,6 +86,10 @@ RECORD = {
     "compared_rows": 380,
     "excluded": {"also in the challenger's training rows": 20},
     "summary": "Compared against v3 on 380 of the 400 holdout rows; left out: 20 seen.",
+    "required_margin": 0.005,
+    "min_quality": None,
+    "min_compared_rows": 50,
+    "rejudged": 0,
 }
 
 
