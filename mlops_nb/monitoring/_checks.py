@@ -80,18 +80,33 @@ def as_frame(X: Any, what: str) -> pd.DataFrame:
         ) from error
 
 
-def check_schema(tested: list[ColumnProfile], lookup: Mapping[str, Any]) -> None:
+def _data(part: str | None) -> str:
+    return "the current data" if part is None else f"partition {part!r} of the current data"
+
+
+def _where(part: str | None) -> dict[str, Any]:
+    return {} if part is None else {"partition": part}
+
+
+def check_schema(
+    tested: list[ColumnProfile], lookup: Mapping[str, Any], *, part: str | None = None
+) -> None:
+    """Refuse data lacking a tested column (``part``: the partition's name, for the message)."""
     missing = [column.name for column in tested if column.name not in lookup]
     if missing:
         raise MonitoringError(
-            f"schema mismatch: the current data lacks {len(missing)} profiled column(s): "
+            f"schema mismatch: {_data(part)} lacks {len(missing)} profiled column(s): "
             f"{', '.join(map(repr, missing))}. Pass rows with the reference's columns, or "
             "fit the detector with columns=[...] naming only the columns to monitor.",
             columns=missing,
+            **_where(part),
         )
 
 
-def check_types(tested: list[ColumnProfile], series: Mapping[str, pd.Series]) -> None:
+def check_types(
+    tested: list[ColumnProfile], series: Mapping[str, pd.Series], *, part: str | None = None
+) -> None:
+    """Refuse a column whose type family differs from the reference's (all-missing passes)."""
     changed = []
     for column in tested:
         values = series[column.name]
@@ -102,9 +117,11 @@ def check_types(tested: list[ColumnProfile], series: Mapping[str, pd.Series]) ->
             changed.append(f"{column.name!r} ({column.family} → {now}, dtype {values.dtype})")
     if changed:
         names = [item.split(" (")[0].strip("'") for item in changed]
+        where = "" if part is None else f" of partition {part!r}"
         raise MonitoringError(
-            f"type changed in {len(changed)} column(s): {', '.join(changed)}. Convert them back "
-            "(e.g. pd.to_numeric(current[col], errors='coerce') for numbers) or refit the "
-            "detector on reference data of the new type.",
+            f"type changed in {len(changed)} column(s){where}: {', '.join(changed)}. Convert "
+            "them back (e.g. pd.to_numeric(current[col], errors='coerce') for numbers) or "
+            "refit the detector on reference data of the new type.",
             columns=names,
+            **_where(part),
         )

@@ -9,11 +9,9 @@ decision into words (``mean 70.1 → 75.3; KS p=1.2e-05, normalized Wasserstein
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from mlops_nb.monitoring.profile import ColumnProfile
 
@@ -47,11 +45,9 @@ def base_row(column: ColumnProfile, n_rows: int, n_current: int) -> dict[str, An
 
 
 def skipped_row(
-    column: ColumnProfile, frame: pd.DataFrame, lookup: Mapping[str, Any]
+    column: ColumnProfile, n_rows: int, n_current: int, present: bool
 ) -> dict[str, Any]:
-    present = column.name in lookup
-    n_current = int(frame[lookup[column.name]].notna().sum()) if present else 0
-    row = base_row(column, len(frame), n_current)
+    row = base_row(column, n_rows, n_current)
     row["reason"] = f"skipped: {column.note}"
     if not present:
         row["missing_current"] = math.nan

@@ -135,6 +135,105 @@ def ks_test(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
     return float(result.statistic), float(result.pvalue)
 
 
+def ks_asymptotic_p(statistic: float, n_reference: int, n_current: int) -> float:
+    """SciPy's asymptotic two-sided p-value of a two-sample KS ``statistic`` (``method="asymp"``).
+
+    The Kolmogorov-Smirnov distribution of ``round(n * m / (n + m))`` values,
+    exactly as :func:`scipy.stats.ks_2samp` computes it for large samples, from
+    the statistic alone (so it works from a summary of the current values).
+    """
+    larger, smaller = sorted([float(n_reference), float(n_current)], reverse=True)
+    effective = larger * smaller / (larger + smaller)
+    p_value = float(stats.kstwo.sf(statistic, np.round(effective)))
+    return min(max(p_value, 0.0), 1.0)
+
+
+def ks_grid(reference_cdf: np.ndarray, below: np.ndarray, at: np.ndarray, n_current: int) -> float:
+    """The two-sample KS statistic from current counts at the distinct reference values.
+
+    The reference CDF is constant between its distinct values ``u_j``, and the
+    current CDF does not decrease, so ``|F_ref - F_cur|`` is largest at some
+    ``u_j`` or just before one: with ``below[j]`` current values ``< u_j`` and
+    ``at[j]`` equal to it, the statistic is exact (the same fractions of the
+    same counts as :func:`scipy.stats.ks_2samp` on the reference sample and
+    all current values, so equal to the last bit).
+
+    Args:
+        reference_cdf: ``F_ref(u_j)`` (the share of the reference sample ``<= u_j``).
+        below: Count of current values ``< u_j``.
+        at: Count of current values ``== u_j``.
+        n_current: Current values.
+    """
+    before = np.concatenate([[0.0], reference_cdf[:-1]])
+    after_gap = np.abs(reference_cdf - (below + at) / n_current)
+    before_gap = np.abs(before - below / n_current)
+    return float(max(after_gap.max(), before_gap.max()))
+
+
+def wasserstein_grid(
+    points: np.ndarray,
+    reference_cdf: np.ndarray,
+    between: np.ndarray,
+    at: np.ndarray,
+    offsets: np.ndarray,
+    n_current: int,
+) -> tuple[float, float]:
+    """The Wasserstein-1 distance of the reference sample and all current values, from counts.
+
+    ``W = ∫|F_ref - F_cur|``. Below the first distinct reference value
+    ``u_1`` (where ``F_ref = 0``) and above the last (``F_ref = 1``) the
+    integral is the summed offset of the current values there. On each
+    interval ``[u_j, u_{j+1})`` ``F_ref`` is a constant ``c``, and ``∫F_cur``
+    is exact from the interval's count and offset sum; when ``F_cur`` stays on
+    one side of ``c`` the integral of the difference is then exact too. When it
+    crosses ``c`` inside the interval with two or more current values there,
+    those values are taken at their mean (which keeps ``∫F_cur`` exact): the
+    error is at most ``width * min(h - l, 2 (c - l), 2 (h - c))`` (``l``, ``h``:
+    ``F_cur`` at the interval's ends), summed over such intervals, and returned
+    as the bound (a few thousandths of a standard deviation on the benchmark
+    data, against the 0.1 threshold; a random current subsample of 10,000
+    values, as before, errs by about 0.01). With at most one current value
+    per crossing interval (e.g. while the current data is smaller than the
+    reference sample) the distance is exact.
+
+    Args:
+        points: The distinct reference values ``u_1 < ... < u_k``.
+        reference_cdf: ``F_ref(u_j)``.
+        between: Current count strictly inside each open interval (below
+            ``u_1``, between consecutive points, above ``u_k``: ``k + 1``).
+        at: Current count equal to each ``u_j``.
+        offsets: Per open interval, the summed distance of its values from
+            ``u_1`` (below), from its left end (between) or from ``u_k`` (above).
+        n_current: Current values (> 0).
+
+    Returns:
+        ``(distance, error_bound)``, in the data's units.
+    """
+    m = float(n_current)
+    k = points.size
+    tails = (offsets[0] + offsets[k]) / m
+    if k < 2:
+        return float(tails), 0.0
+    width = np.diff(points)
+    level = reference_cdf[:-1]
+    upto = np.cumsum(between[:k]) + np.cumsum(at)  # current values <= u_j
+    inside = between[1:k]
+    low = upto[:-1] / m
+    high = (upto[:-1] + inside) / m
+    summed = offsets[1:k]
+    integral = low * width + (inside * width - summed) / m  # ∫F_cur over the interval
+    above = np.maximum(integral - level * width, 0.0)
+    under = np.maximum(level * width - integral, 0.0)
+    crossing = (low < level) & (level < high)
+    mean_offset = np.divide(summed, inside, out=np.zeros_like(summed), where=inside > 0)
+    crossed = (level - low) * mean_offset + (high - level) * (width - mean_offset)
+    piece = np.where(level <= low, above, np.where(level >= high, under, crossed))
+    loose = crossing & (inside >= 2)
+    slack = np.minimum(high - low, 2 * np.minimum(level - low, high - level))
+    bound = float(np.sum(width[loose] * slack[loose]))
+    return float(tails + piece.sum()), bound
+
+
 def wasserstein(reference: np.ndarray, current: np.ndarray) -> float:
     """First Wasserstein (earth mover's) distance of two samples, in their units.
 

@@ -29,10 +29,21 @@ the chance that a report flags any column when nothing changed is at most
 ``alpha`` (the tests themselves are exact or asymptotically valid, and
 conservative for discrete numbers). The effect-size gate keeps large samples,
 where every test is significant, from raising alarms on tiny, irrelevant
-shifts. For speed and bounded power, the Kolmogorov-Smirnov test and the
-Wasserstein distance compare the reference sample (``max_reference_sample``
-values kept at fit) with a random sample of at most ``max_current_sample``
-current values; PSI bins and category counts use every current row.
+shifts. The Kolmogorov-Smirnov test and the Wasserstein distance compare the
+reference sample (``max_reference_sample`` values kept at fit) with **every**
+current value (the KS statistic exactly; the distance exactly or, where the two
+CDFs cross between reference values, within a bound of a few thousandths of a
+standard deviation: see :func:`~mlops_nb.monitoring._stats.wasserstein_grid`);
+PSI bins and category counts use every current row too.
+
+The current data is first reduced to a mergeable
+:class:`~mlops_nb.monitoring.summary.CurrentSummary` (counts and sums against
+the profile, see :mod:`~mlops_nb.monitoring.summary`); :meth:`DriftDetector.test`
+summarizes its frame and :meth:`DriftDetector.test_summary` tests a summary, so
+a dataset summarized partition by partition and merged
+(:meth:`DriftDetector.test_partitions`, or on Dask workers) gets the report of
+one process given all its rows: the same counts, decisions and reasons, the
+statistics equal but for floating-point summation order (about 1e-15).
 
 The prediction column (``prediction_column``, when profiled) is tested like
 the others and is part of the corrected family, but it is reported apart
@@ -56,30 +67,32 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from mlops_nb.monitoring._checks import (
-    as_frame,
-    check_choice,
-    check_int,
-    check_range,
-    check_schema,
-    check_types,
-)
-from mlops_nb.monitoring._columns import category_counts, float_values
+from mlops_nb.monitoring._checks import as_frame, check_choice, check_int, check_range
 from mlops_nb.monitoring._rows import base_row, categorical_reason, numeric_reason, skipped_row
 from mlops_nb.monitoring._stats import (
     CORRECTIONS,
+    KS_EXACT_MAX,
     absence_p_value,
     adjust_pvalues,
     chi2_homogeneity,
     js_distance,
+    ks_asymptotic_p,
+    ks_grid,
     ks_test,
     psi,
-    wasserstein,
+    wasserstein_grid,
 )
 from mlops_nb.monitoring.errors import MonitoringError
 from mlops_nb.monitoring.profile import FIT_SETTINGS, ColumnProfile, ReferenceProfile
 from mlops_nb.monitoring.profiling import build_profile
 from mlops_nb.monitoring.report import REPORT_COLUMNS, DriftReport
+from mlops_nb.monitoring.summary import (
+    ColumnSummary,
+    CurrentSummary,
+    merge_all,
+    reference_grid,
+    summarize,
+)
 
 __all__ = ["DriftDetector"]
 
@@ -133,9 +146,11 @@ class DriftDetector(BaseEstimator):
         max_categories: Text columns with more distinct values are skipped.
         max_reference_sample: Reference values kept per numeric column for the
             two-sample tests.
-        max_current_sample: Current values (a random sample) the
-            Kolmogorov-Smirnov test and Wasserstein distance use per column.
-        random_state: Seed of the samplings (an int, None or a numpy Generator).
+        max_current_sample: Current values (a random sample) drawn in the
+            empirical CDF of :func:`~mlops_nb.monitoring.plots.drift_figure`.
+            The tests no longer sample: they use every current value.
+        random_state: Seed of the reference sampling at fit, and of the
+            plotted sample (an int, None or a numpy Generator).
 
     Attributes:
         profile_: The reference profile.
@@ -268,7 +283,8 @@ class DriftDetector(BaseEstimator):
         """Test current data ``X`` against the reference profile.
 
         Columns of ``X`` that are not profiled are ignored (and listed in the
-        report); skipped columns need not be present.
+        report); skipped columns need not be present. The same as
+        ``test_summary(summarize(X))``.
 
         Returns:
             The :class:`DriftReport`.
@@ -282,50 +298,83 @@ class DriftDetector(BaseEstimator):
         self._check_params()
         frame = as_frame(X, "current")
         if len(frame) == 0:
-            raise MonitoringError(
-                "the current data has no rows: there is nothing to test for drift; pass the "
-                "rows to monitor (e.g. the last day of the inference log).",
-                rows=0,
-            )
+            raise _no_rows()
+        return self.test_summary(summarize(frame, self.profile_))
+
+    def summarize(self, X: Any, *, part: str | None = None) -> CurrentSummary:
+        """The mergeable summary of current rows ``X`` (one partition, or all the data).
+
+        Args:
+            X: The rows (they may be none: an empty partition adds nothing).
+            part: The partition's name, for error messages.
+
+        Raises:
+            NotFittedError: If the detector is not fitted.
+            MonitoringError: Profiled columns missing from ``X``, or a column
+                whose type changed (naming ``part``).
+        """
+        check_is_fitted(self, "profile_")
+        return summarize(as_frame(X, "current"), self.profile_, part=part)
+
+    def test_partitions(self, parts: Iterable[Any]) -> DriftReport:
+        """Test current data given as frames (partitions), one summarized at a time.
+
+        The report equals :meth:`test` of the frames concatenated; memory holds
+        one frame and the summaries.
+
+        Raises:
+            MonitoringError: As :meth:`test` (an error in a partition names
+                it by its position), or no rows in any partition.
+        """
+        summaries = (self.summarize(part, part=f"#{i}") for i, part in enumerate(parts))
+        return self.test_summary(merge_all(summaries))
+
+    def test_summary(self, summary: CurrentSummary) -> DriftReport:
+        """Test a :class:`~mlops_nb.monitoring.summary.CurrentSummary`, e.g. merged from parts.
+
+        Raises:
+            NotFittedError: If the detector is not fitted.
+            MonitoringError: A bad parameter, a summary without rows, or one
+                built against another profile.
+        """
+        check_is_fitted(self, "profile_")
+        self._check_params()
+        if summary.n_rows == 0:
+            raise _no_rows()
         profile = self.profile_
-        lookup = {str(label): label for label in frame.columns}
-        tested = [c for c in profile.columns.values() if c.kind != "skipped"]
-        check_schema(tested, lookup)
-        series = {c.name: frame[lookup[c.name]] for c in tested}
-        check_types(tested, series)
-        rng = np.random.default_rng(self.random_state)
+        if list(summary.columns) != list(profile.columns):
+            raise MonitoringError(
+                "the drift summary was built against another reference profile (columns "
+                f"{', '.join(summary.columns)}; the profile's: {', '.join(profile.columns)}): "
+                "summarize the current data with this detector.",
+            )
         rows = []
         for column in profile.columns.values():
+            current = summary.columns[column.name]
             if column.kind == "skipped":
-                rows.append(skipped_row(column, frame, lookup))
+                rows.append(skipped_row(column, summary.n_rows, current.n_values, current.present))
             elif column.kind == "numeric":
-                rows.append(self._numeric_row(column, series[column.name], rng))
+                rows.append(self._numeric_row(column, current, summary.n_rows))
             else:
-                rows.append(self._categorical_row(column, series[column.name]))
+                rows.append(self._categorical_row(column, current, summary.n_rows))
         self._decide(rows)
-        ignored = [name for name in lookup if name not in profile.columns]
-        return self._report(rows, len(frame), ignored)
+        return self._report(rows, summary.n_rows, list(summary.ignored))
 
     def _numeric_row(
-        self, column: ColumnProfile, series: pd.Series, rng: np.random.Generator
+        self, column: ColumnProfile, current: ColumnSummary, n_rows: int
     ) -> dict[str, Any]:
-        values = float_values(series)
-        row = base_row(column, len(series), values.size)
-        if self._short(row, column, values.size):
+        n_current = current.n_values
+        row = base_row(column, n_rows, n_current)
+        if self._short(row, column, n_current):
             return row
-        ordered = np.sort(values)
-        below = np.searchsorted(ordered, column.edges, side="left")
-        shares = np.diff(np.concatenate([[0], below, [ordered.size]])) / ordered.size
-        if ordered.size > self.max_current_sample:
-            picked = rng.choice(ordered.size, size=self.max_current_sample, replace=False)
-            sample = ordered[np.sort(picked)]
-        else:
-            sample = ordered
-        statistic, p_value = ks_test(column.sample, sample)
-        distance = wasserstein(column.sample, sample) / column.scale
-        psi_value = psi(column.shares, shares)
+        statistic, p_value = _ks(column, current)
+        points, reference_cdf = reference_grid(column)
+        distance, _ = wasserstein_grid(
+            points, reference_cdf, current.between, current.at, current.offsets, n_current
+        )
+        distance /= column.scale
+        psi_value = psi(column.shares, current.bins / n_current)
         effect = distance if self.numeric_effect == "wasserstein" else psi_value
-        std = float(values.std(ddof=1)) if values.size > 1 else 0.0
         row.update(
             test="ks",
             statistic=statistic,
@@ -334,30 +383,32 @@ class DriftDetector(BaseEstimator):
             effect=effect,
             threshold=self._threshold(self.numeric_effect),
             psi=psi_value,
-            _moments=(column.mean, float(values.mean()), column.std, std),
+            _moments=(column.mean, current.mean, column.std, current.std),
         )
         return row
 
-    def _categorical_row(self, column: ColumnProfile, series: pd.Series) -> dict[str, Any]:
-        counts, _ = category_counts(series)
-        n_current = sum(counts.values())
-        row = base_row(column, len(series), n_current)
+    def _categorical_row(
+        self, column: ColumnProfile, current: ColumnSummary, n_rows: int
+    ) -> dict[str, Any]:
+        counts = current.counts
+        n_current = current.n_values
+        row = base_row(column, n_rows, n_current)
         if self._short(row, column, n_current):
             return row
         keys = list(column.counts)
         new = [key for key in counts if key not in column.counts]
         reference = np.array([*column.counts.values(), *([0] * len(new))], dtype=float)
-        current = np.array([counts.get(key, 0) for key in keys] + [counts[k] for k in new], float)
+        observed = np.array([counts.get(key, 0) for key in keys] + [counts[k] for k in new], float)
         reference_shares = reference / reference.sum()
-        current_shares = current / n_current
-        statistic, p_value, _ = chi2_homogeneity(reference, current)
+        current_shares = observed / n_current
+        statistic, p_value, _ = chi2_homogeneity(reference, observed)
         psi_value = psi(reference_shares, current_shares)
         effect = js_distance(reference_shares, current_shares)
         if self.categorical_effect == "psi":
             effect = psi_value
         vanished = [
             (key, float(share))
-            for key, share, count in zip(keys, reference_shares, current, strict=False)
+            for key, share, count in zip(keys, reference_shares, observed, strict=False)
             if count == 0 and absence_p_value(share, n_current) < self.alpha
         ]
         new_shares = [(key, counts[key] / n_current) for key in new]
@@ -464,6 +515,29 @@ class DriftDetector(BaseEstimator):
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _no_rows() -> MonitoringError:
+    return MonitoringError(
+        "the current data has no rows: there is nothing to test for drift; pass the "
+        "rows to monitor (e.g. the last day of the inference log).",
+        rows=0,
+    )
+
+
+def _ks(column: ColumnProfile, current: ColumnSummary) -> tuple[float, float]:
+    """KS ``(statistic, p_value)`` of the reference sample against every current value.
+
+    Exact p-value (SciPy's, on the values kept while there are few) when
+    ``n_reference * n_current <= KS_EXACT_MAX``, as :func:`ks_test`; else the
+    asymptotic one from the statistic, computed exactly from the counts.
+    """
+    n_reference, n_current = column.sample.size, current.n_values
+    if current.values is not None and n_reference * n_current <= KS_EXACT_MAX:
+        return ks_test(column.sample, current.values)
+    _, reference_cdf = reference_grid(column)
+    statistic = ks_grid(reference_cdf, current.below, current.at, n_current)
+    return statistic, ks_asymptotic_p(statistic, n_reference, n_current)
 
 
 def _same(key: str, given: Any, fixed: Any) -> bool:
