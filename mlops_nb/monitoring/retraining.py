@@ -253,13 +253,15 @@ def retraining_outcome(run: Mapping[str, Any]) -> RetrainingOutcome:
 
     The model name is the register stage's note (its metric in runs archived
     before text became notes); the version and ``promoted`` are its metrics;
-    the alias and reason come from the evaluate stage's decision.json.
+    the alias and reason come from the decision the register stage applied (its
+    decision.json: re-judged when the champion moved during the run), else from
+    the evaluate stage's (runs archived before register saved one).
     """
     stages = {stage["name"]: stage for stage in run["stages"]}
     register = stages.get("register") or {}
     registered = register.get("metrics") or {}
     notes = register.get("notes") or {}
-    verdict = _promotion_record(run, stages.get("evaluate"))
+    verdict = _promotion_record(run, register) or _promotion_record(run, stages.get("evaluate"))
     version, promoted = registered.get("version"), registered.get("promoted")
     model = notes.get("model", registered.get("model"))
     alias = verdict.alias if verdict else None
@@ -282,12 +284,12 @@ def retraining_outcome(run: Mapping[str, Any]) -> RetrainingOutcome:
 
 
 def _promotion_record(
-    run: Mapping[str, Any], evaluate: Mapping[str, Any] | None
+    run: Mapping[str, Any], stage: Mapping[str, Any] | None
 ) -> PromotionRecord | None:
-    """The evaluate stage's promotion decision in ``run``, if it saved one."""
-    if evaluate is None:
+    """The promotion decision ``stage`` of ``run`` saved, if it saved one."""
+    if not stage or "dir" not in stage:
         return None
-    path = Path(run["run_dir"]) / evaluate["dir"] / "decision.json"
+    path = Path(run["run_dir"]) / stage["dir"] / "decision.json"
     if not path.is_file():
         return None
     return PromotionRecord.from_dict(json.loads(path.read_text()))

@@ -141,3 +141,23 @@ def test_training_contract_and_outcome_read_the_archive(settings, tmp_path):
     assert failed["version"] is None and "without registering" in failed["summary"]
     older = {"name": "register", "dir": "07_register", "metrics": {"model": "churn", "version": 3}}
     assert retraining_outcome({**run, "stages": [run["stages"][0], older]}).model == "churn"
+
+
+def test_outcome_tells_the_decision_register_applied_over_evaluates(settings):
+    run_dir = settings.runs_dir / "RUN3"
+    for folder, reason in (("06_evaluate", "better than v1"), ("07_register", "re-judged: worse")):
+        (run_dir / folder).mkdir(parents=True)
+        decision = {"promote": folder == "06_evaluate", "alias": "production", "reason": reason}
+        (run_dir / folder / "decision.json").write_text(json.dumps(decision))
+    run = {
+        "id": "RUN3",
+        "status": "succeeded",
+        "run_dir": str(run_dir),
+        "stages": [
+            {"name": "evaluate", "dir": "06_evaluate", "metrics": {}},
+            {"name": "register", "dir": "07_register", "metrics": {"version": 2, "promoted": False}},
+        ],
+    }
+    outcome = retraining_outcome(run)
+    assert outcome.reason == "re-judged: worse" and not outcome.promoted
+    assert "did not take production (re-judged: worse)" in outcome.summary
