@@ -9,6 +9,7 @@ Typical notebook flow (train, then evaluate)::
     evaluation_figures(result.best_estimator, X_test, y_test, task)
     slice_metrics(result.best_estimator, X_test, y_test, task, "region")
     segment_rows(train, test, "region", "north", target=target, task=task)   # one model per segment
+    tune(..., parallel="dask", scheduler="tcp://host:8786")   # the fits as tasks on a Dask cluster
     compare_models({"challenger": result.best_estimator, "champion": production},
                    X_test, y_test, task)
 """
@@ -42,7 +43,7 @@ from mlops_nb.modeling.segments import (
     segments_table,
 )
 from mlops_nb.modeling.slices import slice_metrics
-from mlops_nb.modeling.tuning import TuningResult, tune
+from mlops_nb.modeling.tuning import TuningResult, resolve_parallel, tune
 
 __all__ = [
     "HIGHER_IS_BETTER",
@@ -65,6 +66,7 @@ __all__ = [
     "predictions_figures",
     "primary_metric",
     "residuals_figure",
+    "resolve_parallel",
     "roc_pr_figure",
     "score_difference",
     "segment_manifests",

@@ -12,10 +12,17 @@ Every candidate is searched with the same folds (shuffled with ``seed``) and
 the same ``seed`` for sampling settings, so a seed fixes the whole result.
 Scores are in the primary metric's own units (RMSE positive) -- see
 :func:`~mlops_nb.modeling.primary_metric`.
+
+Where the fits run (``parallel``): ``"local"`` in this process, ``n_jobs`` at
+once; ``"dask"`` as tasks on a Dask cluster (every candidate's folds queued at
+once, see :mod:`mlops_nb.modeling._cluster`). The result is the same either
+way for the same seed; only ``fit_seconds`` and the recorded workers differ.
+:func:`resolve_parallel` turns a template's ``"auto"`` into one of the two.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,14 +34,26 @@ from sklearn.model_selection import RandomizedSearchCV
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from mlops_nb.config import SCHEDULER_ENV
 from mlops_nb.errors import MlopsNbError, ModelingError
 from mlops_nb.modeling._checks import check_data, check_task
+from mlops_nb.modeling._cluster import (
+    ClusterShape,
+    cluster_client,
+    fit_on_cluster,
+    scheduler_address,
+)
 from mlops_nb.modeling._search import check_count, cv_splitter, share_budget, space_size
 from mlops_nb.modeling._tables import leaderboard_table, trials_table
 from mlops_nb.modeling.candidates import Candidate, candidate_space
 from mlops_nb.modeling.metrics import Metric, primary_metric
 
-__all__ = ["TuningResult", "tune"]
+__all__ = ["PARALLEL_ENV", "PARALLEL_MODES", "TuningResult", "resolve_parallel", "tune"]
+
+PARALLEL_MODES = ("local", "dask")
+"""Where :func:`tune` runs its fits."""
+PARALLEL_ENV = "MLOPS_NB_PARALLEL"
+"""Set to ``dask`` for a stage's kernel by the Dask executor: ``parallel="auto"`` means dask."""
 
 
 @dataclass(frozen=True)
@@ -49,13 +68,19 @@ class TuningResult:
             (summed over folds) and ``rank`` (1 = best over all trials).
         leaderboard: One row per candidate, best first: ``rank``,
             ``candidate``, ``cv_score`` and ``cv_std`` of its best setting,
-            ``n_trials``, ``fit_seconds`` (its whole search and refit) and
+            ``n_trials``, ``fit_seconds`` (its whole search and refit; on a
+            cluster, wall seconds while sharing the workers) and
             ``params`` (its best setting).
         estimators: Candidate name -> its best setting's full pipeline,
             refitted on all training rows.
         best_name: Name of the top candidate of the leaderboard.
         cv_splits: Number of folds used.
         notes: What differed from the request (fewer folds, budget).
+        parallel: Where the fits ran: ``"local"`` or ``"dask"``.
+        workers: Processes the fits were spread over (1 locally, else the
+            cluster's workers).
+        cores: Fits that could run at once (``n_jobs`` locally, else the
+            workers' threads).
     """
 
     metric: Metric
@@ -65,6 +90,9 @@ class TuningResult:
     best_name: str
     cv_splits: int
     notes: list[str] = field(default_factory=list)
+    parallel: str = "local"
+    workers: int = 1
+    cores: int = 1
 
     @property
     def best_estimator(self) -> Pipeline:
@@ -94,6 +122,8 @@ def tune(
     cv: int = 3,
     seed: int = 0,
     n_jobs: int = 1,
+    parallel: str = "local",
+    scheduler: str | None = None,
 ) -> TuningResult:
     """Tune each candidate behind (a clone of) the feature pipeline.
 
@@ -112,46 +142,97 @@ def tune(
             candidates.
         n_jobs: Parallel fits of the search; it also caps the threads of
             native code (OpenMP, BLAS) while tuning. ``-1``: all cores.
-            Results do not depend on it.
+            Results do not depend on it. Only with ``parallel="local"``.
+        parallel: ``"local"``: fit here; ``"dask"``: fit on the Dask cluster
+            at ``scheduler`` (all of its cores); ``"auto"``: see
+            :func:`resolve_parallel`. Results do not depend on it.
+        scheduler: The Dask scheduler's address (``tcp://host:8786``) for
+            ``parallel="dask"``; ``None``: ``MLOPS_NB_DASK_SCHEDULER``.
 
     Raises:
-        ModelingError: bad arguments, or a candidate fails to fit (naming it).
+        ModelingError: bad arguments, a candidate fails to fit (naming it),
+            or with ``parallel="dask"``: no scheduler given, the scheduler
+            cannot be reached (within a few seconds) or has no workers, or
+            dask.distributed is not installed.
     """
     check_task(task)
     X, target = check_data(X, y, where="tune")
     budget, cv = check_count(budget, "budget", 1), check_count(cv, "cv", 2)
     if n_jobs != -1:
         n_jobs = check_count(n_jobs, "n_jobs", 1, example="n_jobs=1, or -1 for all cores")
+    mode = resolve_parallel(parallel)
+    address = scheduler_address(scheduler) if mode == "dask" else ""
     chosen = _candidates(candidates, task, seed)
     splitter, notes = cv_splitter(target, task, cv, seed)
     shares, budget_notes = share_budget(
         budget, {name: space_size(c.param_distributions) for name, c in chosen.items()}
     )
     metric = primary_metric(task)
-    searches: dict[str, tuple[RandomizedSearchCV, float]] = {}
+    notes = [*notes, *budget_notes]
+
+    def search(name: str, jobs: int, refit: bool) -> RandomizedSearchCV:
+        return _search(features, chosen[name], shares[name], splitter, metric, seed, jobs, refit)
+
+    if mode == "dask":
+        with cluster_client(address) as (client, shape):
+            unfitted = {name: search(name, -1, refit=False) for name in chosen}
+            fitted = fit_on_cluster(client, unfitted, X, y, _fit)
+        return _result(fitted, metric, splitter.get_n_splits(), notes, shape)
+    found: dict[str, tuple[RandomizedSearchCV, Pipeline, float]] = {}
     with threadpool_limits(limits=None if n_jobs == -1 else n_jobs):
-        for name, candidate in chosen.items():
-            search = _search(features, candidate, shares[name], splitter, metric, seed, n_jobs)
-            searches[name] = _fit(search, X, y, name)
-    return _result(searches, metric, splitter.get_n_splits(), [*notes, *budget_notes])
+        for name in chosen:
+            done, seconds = _fit(search(name, n_jobs, refit=True), X, y, name)
+            found[name] = (done, done.best_estimator_, seconds)
+    cores = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+    return _result(found, metric, splitter.get_n_splits(), notes, ClusterShape("", 1, cores))
+
+
+def resolve_parallel(parallel: str = "auto") -> str:
+    """Where a search runs: ``"local"`` or ``"dask"``; ``"auto"`` decides from the environment.
+
+    ``"auto"`` is ``"dask"`` when ``MLOPS_NB_PARALLEL=dask``, which the Dask
+    executor sets for every stage's kernel (with ``MLOPS_NB_DASK_SCHEDULER``),
+    so a run with ``--executor dask`` searches on its cluster and any other
+    run searches locally. ``"local"`` and ``"dask"`` are returned as they are.
+
+    Raises:
+        ModelingError: any other value.
+    """
+    choices = ("auto", *PARALLEL_MODES)
+    chosen = parallel.strip().lower() if isinstance(parallel, str) else parallel
+    if chosen not in choices:
+        raise ModelingError(
+            f"parallel must be one of {', '.join(choices)}, got {parallel!r}; e.g. "
+            f"parallel='dask' to search on the Dask cluster at {SCHEDULER_ENV}.",
+            parameter="parallel",
+        )
+    if chosen == "auto":
+        return "dask" if os.environ.get(PARALLEL_ENV, "").strip().lower() == "dask" else "local"
+    return str(chosen)
 
 
 def _result(
-    searches: dict[str, tuple[RandomizedSearchCV, float]],
+    searches: dict[str, tuple[RandomizedSearchCV, Pipeline, float]],
     metric: Metric,
     n_splits: int,
     notes: list[str],
+    shape: ClusterShape,
 ) -> TuningResult:
-    fitted = {name: search for name, (search, _) in searches.items()}
-    board = leaderboard_table(searches, metric)
+    fitted = {name: search for name, (search, _, _) in searches.items()}
+    board = leaderboard_table(
+        {name: (search, seconds) for name, (search, _, seconds) in searches.items()}, metric
+    )
     return TuningResult(
         metric=metric,
         trials=trials_table(fitted, metric, n_splits),
         leaderboard=board,
-        estimators={name: search.best_estimator_ for name, search in fitted.items()},
+        estimators={name: estimator for name, (_, estimator, _) in searches.items()},
         best_name=str(board["candidate"].iloc[0]),
         cv_splits=n_splits,
         notes=notes,
+        parallel="dask" if shape.scheduler else "local",
+        workers=shape.workers,
+        cores=shape.cores,
     )
 
 
@@ -178,6 +259,7 @@ def _search(
     metric: Metric,
     seed: int,
     n_jobs: int,
+    refit: bool,
 ) -> RandomizedSearchCV:
     steps = [*clone(features).steps, ("model", clone(candidate.estimator))]
     return RandomizedSearchCV(
@@ -186,7 +268,7 @@ def _search(
         n_iter=n_iter,
         scoring=metric.scorer,
         cv=splitter,
-        refit=True,
+        refit=refit,
         random_state=seed,
         n_jobs=n_jobs,
         error_score="raise",

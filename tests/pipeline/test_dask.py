@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import datetime, timedelta
+from itertools import combinations
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from mlops_nb.errors import ParameterError, RunError
 from mlops_nb.pipeline.executors import choose_executor
 from mlops_nb.pipeline.runner import Runner, plan_run
+from tests.conftest import run_cli
 from tests.servers import DaskProcesses, free_port
 
 pytestmark = pytest.mark.slow
@@ -46,7 +49,7 @@ def local_cluster():
             threads_per_worker=2,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: another cluster may hold 8787
         )
     yield cluster
     cluster.close()
@@ -158,3 +161,60 @@ def test_a_stage_lost_with_its_worker_is_retried_on_another(make_project, tmp_pa
         assert nap["worker"] != killed[0], "the stage finished on the other worker"
     finally:
         cluster.stop()
+
+
+# --- the demo project's pipelines on a LocalCluster -------------------------------------------
+
+SEGMENTS = ["north", "south", "east", "west"]
+
+
+def demo_run(tmp_path: Path, cluster, *args: str) -> dict:
+    address = cluster.scheduler_address
+    done = run_cli(tmp_path / "outputs", "run", *args, "--executor", "dask", "--scheduler", address)
+    assert done.returncode == 0, done.stderr
+    (run_dir,) = (tmp_path / "outputs" / "runs").iterdir()
+    return json.loads((run_dir / "run.json").read_text())
+
+
+def span(stage: dict) -> tuple[datetime, datetime]:
+    started = datetime.fromisoformat(stage["started_at"].replace("Z", "+00:00"))
+    return started, started + timedelta(seconds=stage["seconds"])
+
+
+def test_the_segments_run_side_by_side_on_different_workers(tmp_path, local_cluster):
+    record = demo_run(
+        tmp_path,
+        local_cluster,
+        "segments",
+        "-p",
+        "data_source=sample:churn?rows=1200&seed=3",
+        "-p",
+        "budget=1",
+    )
+    assert record["status"] == "succeeded"
+    stages = {stage["name"]: stage for stage in record["stages"]}
+    names = [f"segment_{value}" for value in SEGMENTS]
+    spans = [span(stages[name]) for name in names]
+    overlapping = [(a, b) for a, b in combinations(spans, 2) if a[0] < b[1] and b[0] < a[1]]
+    assert overlapping, f"some segment stages ran at the same time: {spans}"
+    workers = {stages[name]["worker"] for name in names}
+    assert len(workers) >= 2 and workers <= set(local_cluster.scheduler_info["workers"])
+    assert all(stages[name]["notes"]["status"] == "modelled" for name in names)
+
+
+def test_a_dask_run_searches_its_train_stage_on_the_cluster(tmp_path, local_cluster):
+    record = demo_run(
+        tmp_path,
+        local_cluster,
+        "train",
+        "--until",
+        "train",
+        "-p",
+        "data_source=sample:churn?rows=600&seed=3",
+        "-p",
+        "budget=3",
+    )
+    train = next(stage for stage in record["stages"] if stage["name"] == "train")
+    assert train["status"] == "succeeded"
+    notes = train["notes"]
+    assert (notes["parallel"], notes["search_workers"], notes["search_cores"]) == ("dask", 2, 4)

@@ -15,6 +15,11 @@ client's project and outputs folders at the same paths (a cluster on this
 machine, ``mlops-nb cluster local``); the executor checks that before any
 stage runs.
 
+A stage's kernel knows it runs under Dask: its environment has
+``MLOPS_NB_PARALLEL=dask`` and ``MLOPS_NB_DASK_SCHEDULER`` (the scheduler's
+address), so the train template's ``parallel="auto"`` runs its search's fits on
+the same cluster (:func:`mlops_nb.modeling.resolve_parallel`).
+
 A worker lost while running a stage: the scheduler runs the stage again on
 another worker (``distributed.scheduler.allowed-failures``; ``mlops-nb cluster
 local`` sets it to 1, so a stage is retried once), then the run fails naming the
@@ -28,10 +33,11 @@ import contextlib
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mlops_nb.config import Settings
+from mlops_nb.config import SCHEDULER_ENV, Settings
 from mlops_nb.errors import RunError, StageFailedError
 from mlops_nb.pipeline.executors import StageResult, StageTask
 from mlops_nb.store import artifact_location
@@ -41,6 +47,8 @@ __all__ = ["INSTALL_HINT", "DaskExecutor", "connect"]
 
 INSTALL_HINT = "pip install 'mlops-nb[dask]'"
 CONNECT_TIMEOUT_S = 15
+PARALLEL_ENV = "MLOPS_NB_PARALLEL"
+"""Tells a stage's kernel it runs under the Dask executor (``mlops_nb.modeling.PARALLEL_ENV``)."""
 
 
 def _distributed() -> Any:
@@ -152,6 +160,8 @@ class DaskExecutor:
     def _remote(self, task: StageTask) -> RemoteStage:
         root = Path(self.settings.root)
         published = self.location.publishes
+        environment = {**task.environment, PARALLEL_ENV: "dask", SCHEDULER_ENV: self.scheduler}
+        task = replace(task, environment=environment)
         inputs: dict[str, str] = {}
         if published:
             with RunIndex(self.settings) as index:
@@ -221,8 +231,6 @@ def _relative(path: Path, root: Path) -> str:
 
 def _shipped_parameters(task: StageTask, root: Path) -> StageTask:
     """The task whose parameters naming project files name them inside the project copy."""
-    from dataclasses import replace
-
     parameters = {}
     for key, value in task.parameters.items():
         path = _existing_file(value, root)

@@ -164,7 +164,8 @@ def interrupt_run(run_id: str, dask_worker: Any = None) -> int:
 
 
 def _environment(remote: RemoteStage, project: Path, outputs: Path) -> dict[str, str]:
-    environment = {PROJECT_ENV: str(project), OUTPUTS_ENV: str(outputs)}
+    """The kernel's variables: the task's own, then where this worker finds the project."""
+    environment = {**remote.task.environment, PROJECT_ENV: str(project), OUTPUTS_ENV: str(outputs)}
     if remote.store:
         environment[STORE_ENV] = remote.store
     if remote.artifacts:

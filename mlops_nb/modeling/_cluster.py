@@ -1,0 +1,160 @@
+"""Searches on a Dask cluster: :func:`~mlops_nb.modeling.tune` with ``parallel="dask"``.
+
+The fits go through scikit-learn's joblib with joblib's Dask backend, so each
+fold of each setting is a Dask task. Every candidate's search runs in its own
+thread of the calling process, so the fits of all candidates are queued on
+the cluster at once and every worker stays busy; a candidate's refit (its best
+setting on all rows) is one more task, submitted as soon as its folds are
+scored. The calling process only waits: a stage kernel on a worker is a
+subprocess of that worker and holds no Dask thread.
+
+Native threads (OpenMP, BLAS) inside the fits are the workers' own setting: a
+Dask nanny starts every worker with ``OMP_NUM_THREADS=1`` (and MKL/OpenBLAS
+likewise), one native thread per Dask thread.
+
+The client is always a fresh one to the given address, closed when the search
+ends, never the process's default client.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sklearn.base import clone
+from sklearn.model_selection import RandomizedSearchCV
+from sklearn.pipeline import Pipeline
+
+from mlops_nb.config import SCHEDULER_ENV
+from mlops_nb.errors import MlopsNbError, ModelingError
+
+INSTALL_HINT = "pip install 'mlops-nb[dask]'"
+CONNECT_TIMEOUT_S = 5
+"""Seconds to reach the scheduler before the search gives up with a clear error."""
+
+Fitted = tuple[RandomizedSearchCV, Pipeline, float]
+"""A candidate's search (folds scored), its refitted best pipeline, its wall seconds."""
+
+
+@dataclass(frozen=True)
+class ClusterShape:
+    """What a search had to run on: the scheduler, its workers and their threads."""
+
+    scheduler: str
+    workers: int
+    cores: int
+
+
+def scheduler_address(scheduler: str | None) -> str:
+    """``scheduler``, else ``MLOPS_NB_DASK_SCHEDULER``; a clear error if neither is set."""
+    address = (scheduler or os.environ.get(SCHEDULER_ENV) or "").strip()
+    if not address:
+        raise ModelingError(
+            f"tune(parallel='dask') needs a Dask scheduler: pass scheduler='tcp://HOST:8786' "
+            f"or set {SCHEDULER_ENV} (a run with --executor dask sets it for its stages; "
+            f"`mlops-nb cluster local` starts one on this machine), or use parallel='local'.",
+            parameter="scheduler",
+        )
+    return address
+
+
+@contextmanager
+def cluster_client(address: str) -> Iterator[tuple[Any, ClusterShape]]:
+    """A fresh client of the scheduler at ``address`` and the cluster's shape, closed after."""
+    distributed = _distributed()
+    try:
+        client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise ModelingError(
+            f"tune(parallel='dask') cannot reach the Dask scheduler at {address} within "
+            f"{CONNECT_TIMEOUT_S} s ({type(error).__name__}: {error}); start one (`mlops-nb "
+            f"cluster local`), check the address (scheduler= or {SCHEDULER_ENV}), or use "
+            f"parallel='local'.",
+            parameter="scheduler",
+            scheduler=address,
+        ) from error
+    try:
+        threads = dict(client.nthreads())
+        if not threads:
+            raise ModelingError(
+                f"the Dask scheduler at {address} has no workers: start some (dask worker "
+                f"{address}) or use parallel='local'.",
+                parameter="scheduler",
+                scheduler=address,
+            )
+        yield client, ClusterShape(address, len(threads), sum(threads.values()))
+    finally:
+        client.close()
+
+
+def fit_on_cluster(
+    client: Any,
+    searches: Mapping[str, RandomizedSearchCV],
+    X: Any,
+    y: Any,
+    score_folds: Callable[[RandomizedSearchCV, Any, Any, str], Any],
+) -> dict[str, Fitted]:
+    """Score every candidate's folds and refit its best setting, all on the cluster.
+
+    ``searches`` must have ``refit=False``; ``score_folds(search, X, y, name)``
+    fits one (translating its errors). Results come back in candidate order.
+    """
+    data = client.scatter([X, y], broadcast=True, hash=False)
+
+    def one(name: str, search: RandomizedSearchCV) -> Fitted:
+        from joblib import parallel_config  # type: ignore[import-untyped]
+
+        started = time.perf_counter()
+        with parallel_config(backend="dask", client=client, n_jobs=-1):
+            score_folds(search, X, y, name)
+        refit = client.submit(
+            _refit, search.estimator, search.best_params_, *data, pure=False, key=f"refit-{name}"
+        )
+        try:
+            estimator = refit.result()
+        except MlopsNbError:
+            raise
+        except Exception as error:
+            raise _refit_error(name, search, error) from error
+        return search, estimator, time.perf_counter() - started
+
+    pool = ThreadPoolExecutor(max_workers=len(searches), thread_name_prefix="mlops-nb-tune")
+    try:
+        futures = {name: pool.submit(one, name, search) for name, search in searches.items()}
+        return {name: future.result() for name, future in futures.items()}
+    finally:
+        # a failure or Ctrl-C does not wait for the other searches: closing the client
+        # (the caller's) releases their tasks on the cluster, which ends their threads
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _refit(estimator: Pipeline, params: dict[str, Any], X: Any, y: Any) -> Pipeline:
+    """A worker's task: the best setting refitted on every training row (as sklearn does)."""
+    refitted: Pipeline = clone(estimator).set_params(**clone(params, safe=False))
+    return refitted.fit(X, y)
+
+
+def _refit_error(name: str, search: RandomizedSearchCV, error: Exception) -> ModelingError:
+    return ModelingError(
+        f"Candidate {name!r} failed while refitting its best setting {search.best_params_} on "
+        f"all training rows on the Dask cluster: {type(error).__name__}: {error}. Check the "
+        f"workers' memory and logs, or leave it out with candidates=[...].",
+        candidate=name,
+    )
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as error:
+        raise ModelingError(
+            f"tune(parallel='dask') needs dask.distributed: {INSTALL_HINT} (or use "
+            f"parallel='local').",
+            parameter="parallel",
+        ) from error
+    return distributed
