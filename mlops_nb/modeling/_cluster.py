@@ -30,11 +30,10 @@ from sklearn.base import clone
 from sklearn.model_selection import RandomizedSearchCV
 from sklearn.pipeline import Pipeline
 
+from mlops_nb.clusters import connect, distributed_module
 from mlops_nb.config import SCHEDULER_ENV
 from mlops_nb.errors import MlopsNbError, ModelingError
 
-INSTALL_HINT = "pip install 'mlops-nb[dask]'"
-CONNECT_TIMEOUT_S = 5
 """Seconds to reach the scheduler before the search gives up with a clear error."""
 
 Fitted = tuple[RandomizedSearchCV, Pipeline, float]
@@ -66,18 +65,13 @@ def scheduler_address(scheduler: str | None) -> str:
 @contextmanager
 def cluster_client(address: str) -> Iterator[tuple[Any, ClusterShape]]:
     """A fresh client of the scheduler at ``address`` and the cluster's shape, closed after."""
-    distributed = _distributed()
-    try:
-        client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as error:
-        raise ModelingError(
-            f"tune(parallel='dask') cannot reach the Dask scheduler at {address} within "
-            f"{CONNECT_TIMEOUT_S} s ({type(error).__name__}: {error}); start one (`mlops-nb "
-            f"cluster local`), check the address (scheduler= or {SCHEDULER_ENV}), or use "
-            f"parallel='local'.",
-            parameter="scheduler",
-            scheduler=address,
-        ) from error
+    client = connect(
+        address,
+        ModelingError,
+        "tune(parallel='dask')",
+        f"the address (scheduler= or {SCHEDULER_ENV}), or use parallel='local'",
+        parameter="scheduler",
+    )
     try:
         threads = dict(client.nthreads())
         if not threads:
@@ -149,12 +143,6 @@ def _refit_error(name: str, search: RandomizedSearchCV, error: Exception) -> Mod
 
 
 def _distributed() -> Any:
-    try:
-        import distributed
-    except ImportError as error:
-        raise ModelingError(
-            f"tune(parallel='dask') needs dask.distributed: {INSTALL_HINT} (or use "
-            f"parallel='local').",
-            parameter="parallel",
-        ) from error
-    return distributed
+    return distributed_module(
+        ModelingError, "tune(parallel='dask')", " (or use parallel='local')", parameter="parallel"
+    )

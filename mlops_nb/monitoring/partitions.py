@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlops_nb.clusters import INSTALL_HINT, connect, distributed_module
 from mlops_nb.config import SCHEDULER_ENV
 from mlops_nb.monitoring._checks import check_choice, check_types
 from mlops_nb.monitoring.errors import MonitoringError
@@ -67,7 +68,6 @@ __all__ = [
 PARALLEL: tuple[str, ...] = ("auto", "local", "dask")
 PARALLEL_ENV = "MLOPS_NB_PARALLEL"
 """Set to ``dask`` in a stage's kernel by the Dask executor."""
-INSTALL_HINT = "pip install 'mlops-nb[dask]'"
 PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
 MAX_FAILURE_EXAMPLES = 5
 _GLOB = re.compile(r"[*?\[]")
@@ -437,7 +437,14 @@ def _merge_in_order(scans: Iterator[PartitionScan]) -> PartitionScan:
 def _dask_scans(address: str, files: Sequence[str], plan: PartitionPlan) -> Iterator[PartitionScan]:
     """The partition scans, computed on the cluster, yielded in file order as they finish."""
     distributed = _distributed()
-    client = distributed.Client(address, set_as_default=False, timeout="15s")
+    client = connect(
+        address,
+        MonitoringError,
+        "monitoring a partitioned dataset on a Dask cluster",
+        f"{SCHEDULER_ENV}, or use parallel='local'",
+        timeout=15,
+        parameter="parallel",
+    )
     try:
         [shared] = client.scatter([plan], broadcast=True, hash=False)
         futures = client.map(scan_partition, list(files), plan=shared, pure=False)
@@ -457,12 +464,9 @@ def _dask_scans(address: str, files: Sequence[str], plan: PartitionPlan) -> Iter
 
 
 def _distributed() -> Any:
-    try:
-        import distributed
-    except ImportError as exc:
-        raise MonitoringError(
-            f"monitoring a partitioned dataset on a Dask cluster needs dask.distributed: "
-            f"{INSTALL_HINT} (or parallel='local' to scan the partitions one at a time here).",
-            parameter="parallel",
-        ) from exc
-    return distributed
+    return distributed_module(
+        MonitoringError,
+        "monitoring a partitioned dataset on a Dask cluster",
+        " (or parallel='local' to scan the partitions one at a time here)",
+        parameter="parallel",
+    )

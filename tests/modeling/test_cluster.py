@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlops_nb.clusters import CONNECT_TIMEOUT_S
 from mlops_nb.errors import ModelingError
 from mlops_nb.modeling import TuningResult, resolve_parallel, tune
-from mlops_nb.modeling._cluster import CONNECT_TIMEOUT_S
 from mlops_nb.modeling.tuning import PARALLEL_ENV
 from tests.modeling.conftest import Problem
 from tests.pipeline.test_dask import local_cluster  # noqa: F401 -- the one LocalCluster fixture

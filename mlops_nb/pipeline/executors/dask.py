@@ -37,6 +37,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from mlops_nb.clusters import INSTALL_HINT, distributed_module
+from mlops_nb.clusters import connect as connect_to
 from mlops_nb.config import SCHEDULER_ENV, Settings
 from mlops_nb.errors import RunError, StageFailedError
 from mlops_nb.pipeline.executors import StageResult, StageTask
@@ -45,18 +47,14 @@ from mlops_nb.store.runs import RunIndex
 
 __all__ = ["INSTALL_HINT", "DaskExecutor", "connect"]
 
-INSTALL_HINT = "pip install 'mlops-nb[dask]'"
-CONNECT_TIMEOUT_S = 15
+CONNECT_TIMEOUT_S = 15.0
+"""A run waits longer than a notebook call for a busy scheduler: nothing runs until it answers."""
 PARALLEL_ENV = "MLOPS_NB_PARALLEL"
 """Tells a stage's kernel it runs under the Dask executor (``mlops_nb.modeling.PARALLEL_ENV``)."""
 
 
 def _distributed() -> Any:
-    try:
-        import distributed
-    except ImportError as exc:
-        raise RunError(f"the Dask executor needs dask.distributed: {INSTALL_HINT}") from exc
-    return distributed
+    return distributed_module(RunError, "the Dask executor")
 
 
 _distributed()  # the extra is named before anything else fails to import
@@ -72,15 +70,13 @@ from mlops_nb.pipeline.executors.remote import (  # noqa: E402
 
 def connect(scheduler: str) -> Any:
     """A client of the scheduler at ``scheduler``, or a clear error before any stage runs."""
-    distributed = _distributed()
-    try:
-        return distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise RunError(
-            f"cannot reach the Dask scheduler at {scheduler}: {exc}; start one (mlops-nb cluster "
-            f"local, or dask scheduler) or check --scheduler / MLOPS_NB_DASK_SCHEDULER",
-            scheduler=scheduler,
-        ) from exc
+    return connect_to(
+        scheduler,
+        RunError,
+        "the Dask executor",
+        "--scheduler / MLOPS_NB_DASK_SCHEDULER",
+        timeout=CONNECT_TIMEOUT_S,
+    )
 
 
 class DaskExecutor:
