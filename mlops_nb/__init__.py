@@ -97,6 +97,7 @@ _EXPORTS = {
     "parse_model_ref": "mlops_nb.registry",
     "performance_check": "mlops_nb.monitoring",
     "plan_retraining": "mlops_nb.monitoring.retraining",
+    "predict_dataset": "mlops_nb.serving",
     "predict_file": "mlops_nb.serving",
     "prediction_scores": "mlops_nb.monitoring.loop",
     "previous_run": "mlops_nb.pipeline.compare",
@@ -213,6 +214,7 @@ __all__ = [
     "parse_model_ref",
     "performance_check",
     "plan_retraining",
+    "predict_dataset",
     "predict_file",
     "prediction_scores",
     "previous_run",
@@ -357,6 +359,7 @@ if TYPE_CHECKING:
     )
     from mlops_nb.serving import (
         build_bundle,
+        predict_dataset,
         predict_file,
         read_inference_log,
         score_frame,

@@ -49,30 +49,66 @@ def serve(
 
 def predict(
     model: Annotated[str, typer.Argument(help="NAME[@ALIAS|:VERSION] in the registry.")],
-    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV or Parquet to score.")],
-    output_path: Annotated[Path, typer.Argument(metavar="OUTPUT", help=".csv or .parquet")],
+    input_path: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT",
+            help="CSV or Parquet file; or a Parquet dataset: folder, glob, s3://bucket/prefix/.",
+        ),
+    ],
+    output_path: Annotated[
+        str, typer.Argument(metavar="OUTPUT", help=".csv or .parquet; a folder for a dataset")
+    ],
     chunk_rows: Annotated[int | None, typer.Option(help="Rows per chunk.")] = None,
-    invalid: Annotated[Path | None, typer.Option(help="Where invalid rows go.")] = None,
+    invalid: Annotated[str | None, typer.Option(help="Where invalid rows go.")] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="local, or dask: score a dataset's partitions on a Dask cluster."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="The Dask scheduler, e.g. tcp://127.0.0.1:8786 (with --executor dask)."),
+    ] = None,
 ) -> None:
-    """Score a file in chunks; rows that break the model's contract are reported, not scored."""
+    """Score a file in chunks, or a Parquet dataset partition by partition (here or on Dask).
+
+    Rows that break the model's contract are reported, not scored.
+    """
     from mlops_nb.registry import Registry
     from mlops_nb.serving import predict_file
+    from mlops_nb.serving.batch import predict_dataset
+    from mlops_nb.serving.batch.datasets import is_dataset
 
-    with Registry.from_settings(load_settings()) as registry, _progress() as bar:
+    settings = load_settings()
+    dataset = executor is not None and executor.strip().lower() != "local"
+    with Registry.from_settings(settings) as registry, _progress() as bar:
         task = bar.add_task("scoring", total=None)
 
         def report(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = predict_file(
-            registry,
-            model,
-            input_path,
-            output_path,
-            chunk_rows=chunk_rows,
-            progress=report,
-            invalid_path=invalid,
-        )
+        if dataset or is_dataset(input_path):
+            result = predict_dataset(
+                registry,
+                model,
+                input_path,
+                output_path,
+                executor=executor or "local",
+                scheduler=scheduler or settings.scheduler,
+                chunk_rows=chunk_rows,
+                progress=report,
+                invalid_path=invalid,
+            )
+        else:
+            result = predict_file(
+                registry,
+                model,
+                Path(input_path),
+                Path(output_path),
+                chunk_rows=chunk_rows,
+                progress=report,
+                invalid_path=invalid,
+            )
     _print_result(result)
 
 
@@ -90,7 +126,8 @@ def _progress() -> Progress:
 def _print_result(result: Any) -> None:
     console.print(
         f"scored {result.scored:,} of {result.rows:,} rows with {result.model} "
-        f"v{result.version} in {result.seconds:.1f} s → {result.output}",
+        f"v{result.version} in {result.seconds:.1f} s ({result.rows_per_second:,.0f} rows/s) "
+        f"→ {result.output}",
         soft_wrap=True,
     )
     if result.invalid:

@@ -20,7 +20,8 @@ One sub-package per concept:
   :func:`start_server`);
 * ``worker``: the model worker process the server scores in
   (``python -m mlops_nb.serving.worker``);
-* ``batch``: scoring CSV/Parquet files and frames (:func:`predict_file`, :func:`score_frame`);
+* ``batch``: scoring CSV/Parquet files and frames (:func:`predict_file`, :func:`score_frame`;
+  :func:`predict_dataset` for a partitioned Parquet dataset, locally or on Dask);
 * ``bundle``: deployment bundles (:func:`build_bundle`, :func:`load_bundle`).
 
 ``scoring`` (the model with its input checker) is shared by the server and the
@@ -51,6 +52,7 @@ _EXPORTS = {
     "create_app": "mlops_nb.serving.http.app",
     "inference_log_path": "mlops_nb.serving.inference_log",
     "load_bundle": "mlops_nb.serving.bundle.load",
+    "predict_dataset": "mlops_nb.serving.batch.partitioned",
     "predict_file": "mlops_nb.serving.batch.predict",
     "read_inference_log": "mlops_nb.serving.inference_log",
     "record_schema": "mlops_nb.serving.http.openapi",
@@ -83,6 +85,7 @@ __all__ = [
     "create_app",
     "inference_log_path",
     "load_bundle",
+    "predict_dataset",
     "predict_file",
     "read_inference_log",
     "record_schema",

@@ -1,7 +1,10 @@
-"""Batch scoring: a CSV or Parquet file, or a frame, scored chunk by chunk.
+"""Batch scoring: a CSV or Parquet file, a frame, or a partitioned dataset.
 
 * ``predict``: :func:`predict_file` and :func:`score_frame` (validate, then score the valid rows);
-* ``files``: chunked readers and atomic, incremental writers of CSV and Parquet.
+* ``files``: chunked readers and atomic, incremental writers of CSV and Parquet;
+* ``partitioned``: :func:`predict_dataset`, a Parquet dataset (folder, glob, URL) scored
+  partition by partition here or on a Dask cluster (``cluster``; one partition: ``parts``;
+  input and output folders: ``datasets``).
 
 Names are imported on first use (PEP 562).
 """
@@ -15,6 +18,7 @@ _EXPORTS = {
     "PROBA_PREFIX": "mlops_nb.serving.batch.predict",
     "ROW_COLUMN": "mlops_nb.serving.batch.predict",
     "BatchResult": "mlops_nb.serving.batch.predict",
+    "predict_dataset": "mlops_nb.serving.batch.partitioned",
     "predict_file": "mlops_nb.serving.batch.predict",
     "predict_rows": "mlops_nb.serving.batch.predict",
     "score_frame": "mlops_nb.serving.batch.predict",
@@ -32,6 +36,7 @@ __all__ = [
     "PROBA_PREFIX",
     "ROW_COLUMN",
     "BatchResult",
+    "predict_dataset",
     "predict_file",
     "predict_rows",
     "score_frame",

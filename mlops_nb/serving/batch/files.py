@@ -30,7 +30,9 @@ __all__ = [
     "OUTPUT_FORMATS",
     "InputFile",
     "TableWriter",
+    "data_columns",
     "default_invalid_path",
+    "frame_table",
     "iter_chunks",
     "open_input",
     "output_kind",
@@ -157,9 +159,7 @@ def _index_columns(schema: pa.Schema) -> set[str]:
 def _open_parquet(path: Path) -> InputFile:
     try:
         metadata = pq.ParquetFile(path).metadata
-        schema = metadata.schema.to_arrow_schema()
-        index = _index_columns(schema)
-        names = [str(name) for name in schema.names if name not in index]
+        names = data_columns(metadata.schema.to_arrow_schema())
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise _unreadable(path, "Parquet", exc) from exc
     _check_unique(path, names)
@@ -291,6 +291,31 @@ def _plain_types(schema: pa.Schema) -> pa.Schema:
     return pa.schema(fields)
 
 
+def frame_table(
+    frame: pd.DataFrame, schema: pa.Schema | None, where: Path | str, rows: int
+) -> pa.Table:
+    """``frame`` as an Arrow table, in ``schema`` when given (the rows written before).
+
+    Raises:
+        ServingError: The frame's columns do not fit ``schema``.
+    """
+    try:
+        return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        raise ServingError(
+            f"cannot write rows {rows} onwards to {where}: their columns do not "
+            f"have the types of the rows before ({type(exc).__name__}: {exc}); give "
+            f"every column of the model's signature a dtype so that chunks agree.",
+            path=where,
+        ) from exc
+
+
+def data_columns(schema: pa.Schema) -> list[str]:
+    """The column names of a Parquet schema, without the columns pandas stored its index in."""
+    index = _index_columns(schema)
+    return [str(name) for name in schema.names if name not in index]
+
+
 class TableWriter:
     """Write frames one after another to a temporary file; rename it into place on commit.
 
@@ -323,15 +348,7 @@ class TableWriter:
         self.rows += len(frame)
 
     def _table(self, frame: pd.DataFrame) -> pa.Table:
-        try:
-            table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
-        except (pa.ArrowException, TypeError, ValueError) as exc:
-            raise ServingError(
-                f"cannot write rows {self.rows} onwards to {self.path}: their columns do not "
-                f"have the types of the rows before ({type(exc).__name__}: {exc}); give "
-                f"every column of the model's signature a dtype so that chunks agree.",
-                path=self.path,
-            ) from exc
+        table = frame_table(frame, self._schema, self.path, self.rows)
         if self._schema is None and self.kind == "csv":
             table = table.cast(_plain_types(table.schema))
         return table

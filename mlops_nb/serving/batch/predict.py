@@ -50,6 +50,9 @@ __all__ = [
     "Progress",
     "check_columns",
     "check_reserved",
+    "chunk_size",
+    "invalid_rows",
+    "numbered_rows",
     "predict_file",
     "predict_rows",
     "score_frame",
@@ -76,7 +79,7 @@ class BatchResult:
         invalid: Rows that break the model's signature, written to
             :attr:`invalid_output` with their reasons and not scored.
         seconds: Wall-clock time of the whole prediction.
-        output: The scored file.
+        output: The scored file (for a dataset: its folder, or URL).
         invalid_output: The file of invalid rows (written even when there
             are none, so it always reflects the latest run).
         model: The model name.
@@ -87,8 +90,8 @@ class BatchResult:
     scored: int
     invalid: int
     seconds: float
-    output: Path
-    invalid_output: Path
+    output: Path | str
+    invalid_output: Path | str
     model: str
     version: int
 
@@ -302,7 +305,7 @@ def _text_columns(signature: pa.DataFrameSchema) -> list[str]:
     ]
 
 
-def _chunk_rows(value: object, columns: int) -> int:
+def chunk_size(value: object, columns: int) -> int:
     """``value`` checked, or by default about :data:`CHUNK_VALUES` values per chunk.
 
     Validation has a fixed cost per chunk, so chunks of a narrow table are
@@ -356,12 +359,13 @@ class _Reporter:
             self.callback(done, done)
 
 
-def _numbered(scored: pd.DataFrame) -> pd.DataFrame:
+def numbered_rows(scored: pd.DataFrame) -> pd.DataFrame:
+    """``scored`` with its index (the input positions) as a first ``row`` column."""
     scored.insert(0, ROW_COLUMN, scored.index.to_numpy(dtype="int64"))
     return scored
 
 
-def _invalid_rows(invalid: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+def invalid_rows(invalid: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """Invalid rows for the file: ``row``, the input values as text, ``_reasons``.
 
     Values are stored as text because an invalid value need not fit the
@@ -389,8 +393,8 @@ def _score_chunks(
         chunk.index = pd.RangeIndex(done, done + len(chunk))
         where = f"{source.path.name} rows {done}-{done + len(chunk) - 1}"
         scored, invalid = score_frame(loaded, chunk, source=where)
-        scored_out.write(_numbered(scored))
-        invalid_out.write(_invalid_rows(invalid, source.columns))
+        scored_out.write(numbered_rows(scored))
+        invalid_out.write(invalid_rows(invalid, source.columns))
         done += len(chunk)
         report(done)
     if done == 0:
@@ -443,7 +447,7 @@ def predict_file(
     """
     started = time.perf_counter()
     if chunk_rows is not None:
-        _chunk_rows(chunk_rows, 1)
+        chunk_size(chunk_rows, 1)
     output = Path(output_path).expanduser().resolve()
     invalid = Path(invalid_path).expanduser().resolve() if invalid_path else None
     invalid = invalid or default_invalid_path(output)
@@ -456,7 +460,7 @@ def predict_file(
         source.columns, loaded.signature, f"input file {source.path}", ref, loaded.version.target
     )
     check_reserved(source.columns, f"input file {source.path}")
-    rows_per_chunk = _chunk_rows(chunk_rows, len(source.columns))
+    rows_per_chunk = chunk_size(chunk_rows, len(source.columns))
     writers = TableWriter(output, kinds[0]), TableWriter(invalid, kinds[1])
     report = _Reporter(progress, source)
     try:
