@@ -269,9 +269,9 @@ a contract is validated against one inferred from it; the run keeps it in
 
 ## Working in JupyterLab
 
-`jupyter lab`, then run the templates of a pipeline in order (train: 01 → 08) with Run All: each works in
-`outputs/dev/<stage>/`. To work on one template without running those before it by hand,
-make its upstream stages there first, e.g. for `06_evaluate`:
+`jupyter lab`, then run the templates of a pipeline in order (train: 01 → 08) with Run All:
+each works in `outputs/dev/<stage>/`. To work on one template without running those before
+it by hand, make its upstream stages there first, e.g. for `06_evaluate`:
 
 ```bash
 mlops-nb run train --until train --dev   # ingest … train into outputs/dev/, then Run All on 06

@@ -155,7 +155,11 @@ def test_outcome_tells_the_decision_register_applied_over_evaluates(settings):
         "run_dir": str(run_dir),
         "stages": [
             {"name": "evaluate", "dir": "06_evaluate", "metrics": {}},
-            {"name": "register", "dir": "07_register", "metrics": {"version": 2, "promoted": False}},
+            {
+                "name": "register",
+                "dir": "07_register",
+                "metrics": {"version": 2, "promoted": False},
+            },
         ],
     }
     outcome = retraining_outcome(run)
