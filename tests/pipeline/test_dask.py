@@ -35,6 +35,30 @@ pipelines:
         needs: [produce]
         params: {seconds: {type: float, default: 3}}
 """
+# Two naps that each wait for the other to have started (a rendezvous in a folder the
+# workers of a LocalCluster share): they pass only if they run at once, however
+# long a worker takes to start its first kernel.
+MEETING = """
+pipelines:
+  demo:
+    stages:
+      produce:
+        notebook: notebooks/produce.ipynb
+      nap_a:
+        notebook: notebooks/nap.ipynb
+        needs: [produce]
+        params:
+          seconds: {type: float, default: 1}
+          meet: {default: [nap_a, nap_b]}
+          meet_dir: {default: "{meet_dir}"}
+      nap_b:
+        notebook: notebooks/nap.ipynb
+        needs: [produce]
+        params:
+          seconds: {type: float, default: 1}
+          meet: {default: [nap_a, nap_b]}
+          meet_dir: {default: "{meet_dir}"}
+"""
 NOTEBOOKS = ("produce", "nap")
 
 
@@ -60,8 +84,8 @@ def slept(record: dict, stage: str) -> dict:
     return json.loads((Path(record["run_dir"]) / entry["dir"] / "slept.json").read_text())
 
 
-def test_independent_stages_run_at_once_on_different_workers(make_project, local_cluster):
-    settings = make_project(FAN_OUT, NOTEBOOKS)
+def test_independent_stages_run_at_once_on_different_workers(make_project, local_cluster, tmp_path):
+    settings = make_project(MEETING.replace("{meet_dir}", str(tmp_path / "met")), NOTEBOOKS)
     executor = choose_executor(settings, "dask", local_cluster.scheduler_address)
     assert executor.slots == 2
     record = Runner(settings, executor=executor).run(plan_run(settings, "demo"))

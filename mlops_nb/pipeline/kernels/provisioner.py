@@ -44,13 +44,17 @@ class StageKernelClient(AsyncKernelClient):
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        # the answer to any request sent counts: a kernel slower than the 1 s wait below
+        # answers the previous request while this one waits, and matching only the
+        # latest never succeeded (a kernel starting in 2 s on a cold disk timed out)
+        requests: set[str] = set()
         while True:
-            request = self.kernel_info()
+            requests.add(self.kernel_info())
             reply = await _next_message(self.shell_channel, 1.0)
             if (
                 reply is not None
                 and reply["msg_type"] == "kernel_info_reply"
-                and reply["parent_header"].get("msg_id") == request
+                and reply["parent_header"].get("msg_id") in requests
                 # a message on IOPub too: its subscription is connected
                 and await _next_message(self.iopub_channel, 0.2) is not None
             ):
