@@ -178,7 +178,12 @@ def _predict_cli(project: Path, source: Path, output: Path, *options: str):
         capture_output=True,
         text=True,
         timeout=300,
-        env={k: v for k, v in os.environ.items() if k != "MLOPS_NB_DASK_SCHEDULER"},
+        # the project's own outputs (make test points MLOPS_NB_OUTPUTS elsewhere), and
+        # the scheduler only from the options
+        env={
+            **{k: v for k, v in os.environ.items() if k != "MLOPS_NB_DASK_SCHEDULER"},
+            "MLOPS_NB_OUTPUTS": str(project / "outputs"),
+        },
     )
 
 
