@@ -21,9 +21,13 @@ def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def trials_table(
-    searches: Mapping[str, RandomizedSearchCV], metric: Metric, n_splits: int
+    searches: Mapping[str, RandomizedSearchCV], metric: Metric, n_splits: int, rows: int
 ) -> pd.DataFrame:
-    """One row per setting tried, ranked over all candidates (1 = best)."""
+    """One row per setting tried, ranked over all candidates (1 = best).
+
+    ``rung`` is 0 and ``rows`` is ``rows`` (all training rows) for every
+    setting: the columns are those of the halving race's table.
+    """
     frames = []
     for name, search in searches.items():
         results = search.cv_results_
@@ -36,6 +40,8 @@ def trials_table(
                     "mean_cv_score": metric.sign * results["mean_test_score"],
                     "std_cv_score": results["std_test_score"],
                     "fit_seconds": results["mean_fit_time"] * n_splits,
+                    "rung": 0,
+                    "rows": rows,
                 }
             )
         )
@@ -46,7 +52,7 @@ def trials_table(
 
 
 def leaderboard_table(
-    searches: Mapping[str, tuple[RandomizedSearchCV, float]], metric: Metric
+    searches: Mapping[str, tuple[RandomizedSearchCV, float]], metric: Metric, n_rows: int
 ) -> pd.DataFrame:
     """One row per candidate (its best setting), best first; ties keep candidate order."""
     rows = []
@@ -60,6 +66,7 @@ def leaderboard_table(
                 "n_trials": len(search.cv_results_["params"]),
                 "fit_seconds": seconds,
                 "params": plain_params(search.best_params_),
+                "rows": n_rows,
             }
         )
     board = pd.DataFrame(rows).sort_values(

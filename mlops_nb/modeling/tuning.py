@@ -1,8 +1,20 @@
 """Cross-validated hyperparameter search over candidate estimators.
 
 ``budget`` is the total number of hyperparameter settings tried across all
-candidates (each setting is cross-validated on ``cv`` folds, then the best
-setting of each candidate is refitted on all training rows). Every candidate
+candidates; how they are tried is the ``strategy``:
+
+* ``"halving"`` (default): all settings race in one successive-halving
+  search with the training rows as the resource (see
+  :mod:`mlops_nb.modeling._halving`): the first rung cross-validates every
+  setting on a subsample, each next rung keeps the best ``1/factor`` on
+  ``factor`` times more rows, up to ``search_rows`` rows; only the winner is
+  refitted on all training rows. The search's cost stops growing with the
+  data above ``search_rows``.
+* ``"full"``: each candidate's settings are cross-validated on all training
+  rows, and the best setting of every candidate is refitted on them (so
+  :attr:`TuningResult.estimators` holds all candidates).
+
+Both try the same settings for the same seed. Every candidate
 gets at least one setting; the rest is shared round-robin in candidate
 order, so ``budget=6`` over three candidates tries two settings each, and
 ``budget=7`` tries 3, 2 and 2. A budget below the number of candidates still
@@ -43,12 +55,20 @@ from mlops_nb.modeling._cluster import (
     fit_on_cluster,
     scheduler_address,
 )
+from mlops_nb.modeling._halving import FACTOR, SEARCH_ROWS, Race, race_search, race_tables
 from mlops_nb.modeling._search import check_count, cv_splitter, share_budget, space_size
-from mlops_nb.modeling._tables import leaderboard_table, trials_table
+from mlops_nb.modeling._tables import leaderboard_table, plain_params, trials_table
 from mlops_nb.modeling.candidates import Candidate, candidate_space
 from mlops_nb.modeling.metrics import Metric, primary_metric
 
-__all__ = ["PARALLEL_ENV", "PARALLEL_MODES", "TuningResult", "resolve_parallel", "tune"]
+__all__ = [
+    "PARALLEL_ENV",
+    "PARALLEL_MODES",
+    "STRATEGIES",
+    "TuningResult",
+    "resolve_parallel",
+    "tune",
+]
 
 PARALLEL_MODES = ("local", "dask")
 """Where :func:`tune` runs its fits."""
@@ -72,7 +92,8 @@ class TuningResult:
             cluster, wall seconds while sharing the workers) and
             ``params`` (its best setting).
         estimators: Candidate name -> its best setting's full pipeline,
-            refitted on all training rows.
+            refitted on all training rows: every candidate with the
+            ``"full"`` strategy, the winner only with ``"halving"``.
         best_name: Name of the top candidate of the leaderboard.
         cv_splits: Number of folds used.
         notes: What differed from the request (fewer folds, budget).
@@ -81,6 +102,13 @@ class TuningResult:
             cluster's workers).
         cores: Fits that could run at once (``n_jobs`` locally, else the
             workers' threads).
+        strategy: ``"halving"`` or ``"full"`` (module docstring).
+        search_rows: Most rows a setting was cross-validated on.
+
+    With ``"halving"`` the trials and the leaderboard have two more
+    columns, ``rung`` (0 = first) and ``rows`` (the rows the score stands
+    on), and rank a setting that reached a higher rung above one dropped
+    earlier.
     """
 
     metric: Metric
@@ -93,6 +121,8 @@ class TuningResult:
     parallel: str = "local"
     workers: int = 1
     cores: int = 1
+    strategy: str = "full"
+    search_rows: int = 0
 
     @property
     def best_estimator(self) -> Pipeline:
@@ -124,6 +154,9 @@ def tune(
     n_jobs: int = 1,
     parallel: str = "local",
     scheduler: str | None = None,
+    strategy: str = "halving",
+    search_rows: int = SEARCH_ROWS,
+    factor: int = FACTOR,
 ) -> TuningResult:
     """Tune each candidate behind (a clone of) the feature pipeline.
 
@@ -148,6 +181,11 @@ def tune(
             :func:`resolve_parallel`. Results do not depend on it.
         scheduler: The Dask scheduler's address (``tcp://host:8786``) for
             ``parallel="dask"``; ``None``: ``MLOPS_NB_DASK_SCHEDULER``.
+        strategy: ``"halving"`` or ``"full"`` (module docstring).
+        search_rows: With ``"halving"``, the most rows a setting is
+            cross-validated on (the last rung); at least 100.
+        factor: With ``"halving"``, each rung keeps ``1/factor`` of the
+            settings on ``factor`` times more rows; at least 2.
 
     Raises:
         ModelingError: bad arguments, a candidate fails to fit (naming it),
@@ -161,6 +199,9 @@ def tune(
     if n_jobs != -1:
         n_jobs = check_count(n_jobs, "n_jobs", 1, example="n_jobs=1, or -1 for all cores")
     mode = resolve_parallel(parallel)
+    strategy = _strategy(strategy)
+    search_rows = check_count(search_rows, "search_rows", 100, example="search_rows=100000")
+    factor = check_count(factor, "factor", 2, example="factor=3")
     address = scheduler_address(scheduler) if mode == "dask" else ""
     chosen = _candidates(candidates, task, seed)
     splitter, notes = cv_splitter(target, task, cv, seed)
@@ -169,6 +210,20 @@ def tune(
     )
     metric = primary_metric(task)
     notes = [*notes, *budget_notes]
+    if strategy == "halving":
+        race = Race(chosen, shares, seed)
+        searcher = race_search(
+            features,
+            race,
+            splitter,
+            metric,
+            seed=seed,
+            n_jobs=-1 if mode == "dask" else n_jobs,
+            rows=len(X),
+            search_rows=search_rows,
+            factor=factor,
+        )
+        return _run_race(searcher, race, X, y, metric, notes, n_jobs, address)
 
     def search(name: str, jobs: int, refit: bool) -> RandomizedSearchCV:
         return _search(features, chosen[name], shares[name], splitter, metric, seed, jobs, refit)
@@ -177,14 +232,59 @@ def tune(
         with cluster_client(address) as (client, shape):
             unfitted = {name: search(name, -1, refit=False) for name in chosen}
             fitted = fit_on_cluster(client, unfitted, X, y, _fit)
-        return _result(fitted, metric, splitter.get_n_splits(), notes, shape)
+        return _result(fitted, metric, splitter.get_n_splits(), notes, shape, len(X))
     found: dict[str, tuple[RandomizedSearchCV, Pipeline, float]] = {}
     with threadpool_limits(limits=None if n_jobs == -1 else n_jobs):
         for name in chosen:
             done, seconds = _fit(search(name, n_jobs, refit=True), X, y, name)
             found[name] = (done, done.best_estimator_, seconds)
     cores = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
-    return _result(found, metric, splitter.get_n_splits(), notes, ClusterShape("", 1, cores))
+    shape = ClusterShape("", 1, cores)
+    return _result(found, metric, splitter.get_n_splits(), notes, shape, len(X))
+
+
+def _run_race(
+    searcher: Any,
+    race: Race,
+    X: pd.DataFrame,
+    y: Any,
+    metric: Metric,
+    notes: list[str],
+    n_jobs: int,
+    address: str,
+) -> TuningResult:
+    """Run the halving race here or on the cluster at ``address``; refit the winner once."""
+    names = list(dict.fromkeys(name for name, _ in race.owners))
+    key = names[0] if len(names) == 1 else ", ".join(map(repr, names))
+
+    def race_fit(search: Any, X: Any, y: Any, name: str) -> tuple[Any, float]:
+        return _fit(search, X, y, name, one_candidate=len(names) == 1)
+
+    if address:
+        with cluster_client(address) as (client, shape):
+            done, estimator, _ = fit_on_cluster(client, {key: searcher}, X, y, race_fit)[key]
+        refit_seconds = 0.0  # the cluster's refit is inside the race's wall seconds
+    else:
+        with threadpool_limits(limits=None if n_jobs == -1 else n_jobs):
+            done, _ = race_fit(searcher, X, y, key)
+            estimator, refit_seconds = _refit_winner(done, X, y)
+        shape = ClusterShape("", 1, (os.cpu_count() or 1) if n_jobs == -1 else n_jobs)
+    n_splits = searcher.cv.get_n_splits()
+    trials, board, winner = race_tables(done, race, metric, n_splits, refit_seconds)
+    return TuningResult(
+        metric=metric,
+        trials=trials,
+        leaderboard=board,
+        estimators={winner: estimator},
+        best_name=winner,
+        cv_splits=n_splits,
+        notes=notes,
+        parallel="dask" if shape.scheduler else "local",
+        workers=shape.workers,
+        cores=shape.cores,
+        strategy="halving",
+        search_rows=int(done.n_resources_[-1]),
+    )
 
 
 def resolve_parallel(parallel: str = "auto") -> str:
@@ -217,14 +317,17 @@ def _result(
     n_splits: int,
     notes: list[str],
     shape: ClusterShape,
+    rows: int,
 ) -> TuningResult:
     fitted = {name: search for name, (search, _, _) in searches.items()}
     board = leaderboard_table(
-        {name: (search, seconds) for name, (search, _, seconds) in searches.items()}, metric
+        {name: (search, seconds) for name, (search, _, seconds) in searches.items()},
+        metric,
+        rows,
     )
     return TuningResult(
         metric=metric,
-        trials=trials_table(fitted, metric, n_splits),
+        trials=trials_table(fitted, metric, n_splits, rows),
         leaderboard=board,
         estimators={name: estimator for name, (_, estimator, _) in searches.items()},
         best_name=str(board["candidate"].iloc[0]),
@@ -233,6 +336,8 @@ def _result(
         parallel="dask" if shape.scheduler else "local",
         workers=shape.workers,
         cores=shape.cores,
+        strategy="full",
+        search_rows=rows,
     )
 
 
@@ -275,17 +380,61 @@ def _search(
     )
 
 
-def _fit(search: RandomizedSearchCV, X: pd.DataFrame, y: Any, name: str) -> tuple[Any, float]:
+def _fit(
+    search: Any, X: pd.DataFrame, y: Any, name: str, *, one_candidate: bool = True
+) -> tuple[Any, float]:
+    """Fit a search of candidate ``name`` (or of the race over the candidates ``name``)."""
     started = time.perf_counter()
     try:
         search.fit(X, y)
     except MlopsNbError:
         raise
     except Exception as error:
+        count = search.n_iter if isinstance(search, RandomizedSearchCV) else len(search.param_grid)
+        if one_candidate:
+            what, candidate = f"Candidate {name!r}", name
+        else:
+            what, candidate = f"The halving search over candidates {name}", None
         raise ModelingError(
-            f"Candidate {name!r} failed while cross-validating {search.n_iter} setting(s): "
-            f"{type(error).__name__}: {error}. Check its parameter space and the training "
-            f"data, or leave it out with candidates=[...].",
-            candidate=name,
+            f"{what} failed while cross-validating {count} setting(s): "
+            f"{type(error).__name__}: {error}. Check the parameter spaces and the training "
+            f"data, or leave a candidate out with candidates=[...].",
+            candidate=candidate,
         ) from error
     return search, time.perf_counter() - started
+
+
+def _refit_winner(search: Any, X: pd.DataFrame, y: Any) -> tuple[Pipeline, float]:
+    """The race's best setting refitted on all training rows, and its seconds."""
+    started = time.perf_counter()
+    model: Pipeline = clone(search.estimator).set_params(**clone(search.best_params_, safe=False))
+    try:
+        model.fit(X, y)
+    except Exception as error:
+        raise ModelingError(
+            f"The winning setting {_tables_params(search.best_params_)} failed to refit on all "
+            f"{len(X)} training rows: {type(error).__name__}: {error}. Check the training data, "
+            f"or leave its candidate out with candidates=[...].",
+        ) from error
+    return model, time.perf_counter() - started
+
+
+def _tables_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    model = params.get("model")
+    named = {"model": type(model).__name__} if model is not None else {}
+    return {**named, **plain_params({k: v for k, v in params.items() if k != "model"})}
+
+
+STRATEGIES = ("halving", "full")
+"""How :func:`tune` tries its settings (module docstring)."""
+
+
+def _strategy(strategy: Any) -> str:
+    chosen = strategy.strip().lower() if isinstance(strategy, str) else strategy
+    if chosen not in STRATEGIES:
+        raise ModelingError(
+            f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}; 'halving' races "
+            "all settings on growing subsamples, 'full' cross-validates each on all rows.",
+            parameter="strategy",
+        )
+    return str(chosen)

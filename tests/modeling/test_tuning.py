@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
+from sklearn.base import clone
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -20,8 +21,26 @@ from mlops_nb.modeling import (
 )
 from tests.modeling.conftest import Problem
 
-TRIAL_COLUMNS = ["candidate", "trial", "params", "mean_cv_score", "std_cv_score", "fit_seconds"]
-BOARD_COLUMNS = ["rank", "candidate", "cv_score", "cv_std", "n_trials", "fit_seconds", "params"]
+TRIAL_COLUMNS = [
+    "candidate",
+    "trial",
+    "params",
+    "mean_cv_score",
+    "std_cv_score",
+    "fit_seconds",
+    "rung",
+    "rows",
+]
+BOARD_COLUMNS = [
+    "rank",
+    "candidate",
+    "cv_score",
+    "cv_std",
+    "n_trials",
+    "fit_seconds",
+    "params",
+    "rows",
+]
 
 
 def dummy_score(p: Problem, metric: str) -> float:
@@ -34,17 +53,23 @@ def check_result(result: TuningResult, budget: int, higher_is_better: bool) -> N
     assert len(result.trials) == budget
     assert list(result.trials.columns) == [*TRIAL_COLUMNS, "rank"]
     assert list(result.leaderboard.columns) == BOARD_COLUMNS
-    scores = result.leaderboard["cv_score"].to_numpy()
-    assert list(scores) == sorted(scores, reverse=higher_is_better)
-    assert list(result.leaderboard["rank"]) == [1, 2, 3]
-    assert result.leaderboard["n_trials"].sum() == budget
-    assert result.best_name == result.leaderboard["candidate"].iloc[0]
+    board = result.leaderboard
+    scores = board["cv_score"].to_numpy()
+    # a score on more rows (a later rung of the race) ranks first, then the better score
+    order = list(zip(-board["rows"], -scores if higher_is_better else scores, strict=True))
+    assert order == sorted(order)
+    assert list(board["rank"]) == [1, 2, 3]
+    assert board["n_trials"].sum() == budget
+    assert result.best_name == board["candidate"].iloc[0]
     assert result.best_estimator is result.estimators[result.best_name]
     assert result.best["candidate"] == result.best_name and result.best["rank"] == 1
     assert result.best_score == pytest.approx(scores[0]) and isinstance(result.best_score, float)
-    assert set(result.estimators) == set(result.leaderboard["candidate"])
+    # the halving race refits its winner only; the full search every candidate's best
+    refitted = {result.best_name} if result.strategy == "halving" else set(board["candidate"])
+    assert set(result.estimators) == refitted
     best_trial = result.trials.loc[result.trials["rank"] == 1, "mean_cv_score"].iloc[0]
     assert best_trial == pytest.approx(scores[0])
+    assert result.trials["rows"].max() == result.search_rows == board["rows"].iloc[0]
 
 
 def test_binary(binary: Problem, binary_result: TuningResult) -> None:
@@ -178,3 +203,60 @@ def test_custom_candidates_and_bad_arguments(binary: Problem) -> None:
         tune(*args, n_jobs=0)
     with pytest.raises(ModelingError, match="unknown"):
         tune(*args, candidates=["ridge"])
+
+
+def manual_refit(result: TuningResult, X: pd.DataFrame, y: pd.Series) -> Pipeline:
+    """The winner's setting fitted by hand on every row of ``X``."""
+    return clone(result.best_estimator).fit(X, y)
+
+
+def test_halving_races_the_settings_of_the_full_search(binary: Problem) -> None:
+    args = (binary.features, binary.X_train, binary.y_train, "binary")
+    full = tune(*args, budget=6, cv=2, seed=1, strategy="full")
+    race = tune(*args, budget=6, cv=2, seed=1)
+
+    assert (full.strategy, race.strategy) == ("full", "halving")
+    same = ["candidate", "trial", "params"]
+    pd.testing.assert_frame_equal(full.trials[same], race.trials[same])
+    # 6 settings, factor 3: all six on a third of the rows, the best two on all of them
+    first, last = race.trials["rows"].min(), race.trials["rows"].max()
+    assert (race.trials["rung"] == 0).sum() == 4 and (race.trials["rung"] == 1).sum() == 2
+    assert last == 3 * first and len(binary.X_train) - 3 < last <= len(binary.X_train)
+    assert set(full.trials["rows"]) == {len(binary.X_train)} and set(full.trials["rung"]) == {0}
+    survivors = race.trials.loc[race.trials["rung"] == 1]
+    assert race.best_name in set(survivors["candidate"])
+    assert set(race.trials.loc[race.trials["rank"] <= 2, "rung"]) == {1}
+    assert len(full.estimators) == 3 and list(race.estimators) == [race.best_name]
+    # the winner is refitted on all training rows, not on the last rung's subsample
+    by_hand = manual_refit(race, binary.X_train, binary.y_train)
+    np.testing.assert_allclose(
+        race.best_estimator.predict_proba(binary.X_test), by_hand.predict_proba(binary.X_test)
+    )
+
+
+def test_search_rows_caps_the_rows_a_setting_is_scored_on(binary: Problem) -> None:
+    X, y = binary.X_train, binary.y_train
+    result = tune(binary.features, X, y, "binary", budget=3, cv=2, search_rows=150)
+
+    assert result.search_rows <= 150 and result.trials["rows"].max() == result.search_rows
+    assert result.search_rows < len(X)
+    by_hand = manual_refit(result, X, y)
+    np.testing.assert_allclose(
+        result.best_estimator.predict_proba(binary.X_test), by_hand.predict_proba(binary.X_test)
+    )
+
+
+def test_a_failing_race_names_its_candidates(binary: Problem) -> None:
+    bad = Candidate("bad", LogisticRegression(), {"model__C": [-1.0]})
+    good = Candidate("good", LogisticRegression(), {})
+    args = (binary.features, binary.X_train, binary.y_train, "binary")
+
+    with pytest.raises(ModelingError, match="halving search over candidates 'bad', 'good'") as e:
+        tune(*args, candidates={"bad": bad, "good": good}, budget=2)
+    assert e.value.candidate is None and "parameter of LogisticRegression" in str(e.value)
+    with pytest.raises(ModelingError, match="strategy must be one of halving, full"):
+        tune(*args, strategy="grid")
+    with pytest.raises(ModelingError, match="search_rows must be an integer of at least 100"):
+        tune(*args, search_rows=10)
+    with pytest.raises(ModelingError, match="factor must be an integer of at least 2"):
+        tune(*args, factor=1)
