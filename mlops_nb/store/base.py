@@ -173,3 +173,11 @@ class Backend(Protocol):
     def is_error(self, exc: BaseException) -> bool:
         """Whether ``exc`` is an error of this backend's driver."""
         ...
+
+    def integrity(self) -> list[str]:
+        """What the database finds damaged in itself, one line each (empty: nothing).
+
+        Opens its own connection. A database that answers but is damaged gives
+        lines; one that cannot be reached raises StoreError.
+        """
+        ...

@@ -251,6 +251,39 @@ class PostgresBackend:
             )
         return len(steps)
 
+    def integrity(self) -> list[str]:
+        """Every table of the store's schema read through (PostgreSQL has no integrity_check).
+
+        A damaged page or a table that cannot be read is reported by the server as
+        the scan reaches it; each such table gives one line.
+
+        Raises:
+            StoreError: the server cannot be reached.
+        """
+        conn = self.connect()
+        try:
+            with self.translated("list the tables of"):
+                tables = [
+                    str(name)
+                    for (name,) in conn.rows(
+                        "SELECT table_name FROM information_schema.tables "
+                        "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' "
+                        "ORDER BY table_name"
+                    )
+                ]
+            problems = []
+            for table in tables:
+                quoted = '"' + table.replace('"', '""') + '"'
+                try:
+                    conn.rows(f"SELECT count(*) FROM {quoted}")
+                except Exception as exc:
+                    if not self.is_error(exc):
+                        raise
+                    problems.append(f"table {table}: {_first_line(exc)}")
+            return problems
+        finally:
+            conn.close()
+
     def is_error(self, exc: BaseException) -> bool:
         try:
             psycopg = _psycopg()

@@ -243,6 +243,41 @@ class SQLiteBackend:
     def is_error(self, exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.Error)
 
+    def integrity(self) -> list[str]:
+        """``PRAGMA integrity_check`` and ``foreign_key_check`` of the file (none yet: nothing).
+
+        Raises:
+            StoreError: the file cannot be opened at all (permissions, a locked disk).
+        """
+        if not self.path.is_file():
+            return []
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot open the database {self.path}: {exc}; check that the file is "
+                f"readable and its folder writable",
+                path=self.path,
+            ) from exc
+        try:
+            found = [str(row[0]) for row in conn.execute("PRAGMA integrity_check").fetchall()]
+            problems = [line for line in found if line != "ok"]
+            for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchall():
+                problems.append(f"row {rowid} of {table} points at a missing row of {parent}")
+            return problems
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreError(
+                    f"the database {self.path} stayed busy ({exc}); check it again once the "
+                    f"process writing it has finished",
+                    path=self.path,
+                ) from exc
+            return [str(exc)]
+        except sqlite3.DatabaseError as exc:  # not a database, or malformed beyond reading
+            return [str(exc)]
+        finally:
+            conn.close()
+
     @contextmanager
     def translated(self, action: str) -> Iterator[None]:
         try:
