@@ -8,7 +8,8 @@ valid command or option, never a traceback.
 One module per command group: :mod:`~mlops_nb.cli.run` (``run``, ``params``),
 :mod:`~mlops_nb.cli.runs` (``runs list|show|compare``), :mod:`~mlops_nb.cli.models`
 (``models ...``), :mod:`~mlops_nb.cli.serving` (``serve``, ``predict``) and
-:mod:`~mlops_nb.cli.new`, :mod:`~mlops_nb.cli.store` (``store info|migrate``);
+:mod:`~mlops_nb.cli.new`, :mod:`~mlops_nb.cli.store` (``store info|migrate``),
+:mod:`~mlops_nb.cli.doctor` (``doctor``);
 :mod:`~mlops_nb.cli.usage` turns usage errors into one line and
 :mod:`~mlops_nb.cli.output` holds the consoles. Each command imports the
 heavy parts of the package when it runs, so every command starts fast.
@@ -23,7 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mlops_nb.cli import cluster, models, new, run, runs, serving, store
+from mlops_nb.cli import cluster, doctor, models, new, run, runs, serving, store
 from mlops_nb.cli.output import errors, print_error
 from mlops_nb.cli.usage import CommandGroup, click_errors, print_usage_error
 from mlops_nb.errors import MlopsNbError, StageFailedError
@@ -46,6 +47,7 @@ app.command()(serving.predict)
 app.command()(run.run)
 app.command()(new.new)
 app.command()(run.params)
+app.command()(doctor.doctor)
 
 
 def version() -> str:

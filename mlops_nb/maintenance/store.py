@@ -24,7 +24,7 @@ from mlops_nb.store import Backend, artifact_location, backend_at, open_backend
 from mlops_nb.store.base import Connection, Migration
 from mlops_nb.store.files import ArtifactLocation
 
-__all__ = ["COMPONENTS", "MigrationReport", "migrate_store", "store_info"]
+__all__ = ["COMPONENTS", "MigrationReport", "component_steps", "migrate_store", "store_info"]
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,8 @@ TABLES = (
 """Keyed tables, in an order that satisfies their foreign keys."""
 
 
-def _components() -> dict[str, Sequence[Migration]]:
+def component_steps() -> dict[str, Sequence[Migration]]:
+    """Each store component and its schema steps (their count is this mlops-nb's version)."""
     from mlops_nb.pipeline.cache import CACHE_STEPS
     from mlops_nb.registry import schema as registry_schema
     from mlops_nb.serving import inference_log
@@ -151,7 +152,7 @@ def store_info(settings: Settings) -> dict[str, Any]:
     }
     if backend.dialect.name == "sqlite" and not backend.exists():  # never create it here
         info["store"].update(reachable=True, schema=dict.fromkeys(COMPONENTS, 0))
-        info["store"]["latest_schema"] = {name: len(s) for name, s in _components().items()}
+        info["store"]["latest_schema"] = {name: len(s) for name, s in component_steps().items()}
         info["artifacts"].update(_reachable(location))
         return info
     try:
@@ -166,7 +167,7 @@ def store_info(settings: Settings) -> dict[str, Any]:
                     name: backend.schema_version(conn, name) for name in COMPONENTS
                 }
                 info["store"]["latest_schema"] = {
-                    name: len(steps) for name, steps in _components().items()
+                    name: len(steps) for name, steps in component_steps().items()
                 }
         except StoreError as exc:
             info["store"].update(reachable=False, error=exc.message)
@@ -260,7 +261,7 @@ def migrate_store(
     )
     src, dst = source.connect(), target.connect()
     try:
-        for component, steps in _components().items():
+        for component, steps in component_steps().items():
             with source.translated("open"):
                 source.migrate(src, component, steps)
             with target.translated("create the tables of"):
