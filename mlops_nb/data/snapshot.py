@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mlops_nb.errors import DataSourceError
+from mlops_nb.faults import crash_point
 
 __all__ = ["Snapshot", "content_hash", "file_sha256", "snapshot"]
 
@@ -143,6 +144,7 @@ def _write_atomically(df: pd.DataFrame, path: Path) -> None:
         ) from exc
     try:
         df.to_parquet(temporary, index=False)
+        crash_point("snapshot")
         os.replace(temporary, path)
     except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
         with contextlib.suppress(OSError):

@@ -50,6 +50,7 @@ from mlops_nb.artifacts import link_or_copy, sha256
 from mlops_nb.config import Settings
 from mlops_nb.environment import package_versions
 from mlops_nb.errors import MlopsNbError
+from mlops_nb.faults import crash_point
 from mlops_nb.jsonvalues import jsonable
 from mlops_nb.pipeline.params import ParamSpec
 from mlops_nb.pipeline.spec import StageSpec
@@ -202,6 +203,7 @@ class CacheIndex:
                 "stored_at = excluded.stored_at",
                 (digest, run_id, stage_dir, time.time()),
             )
+            crash_point("cache-store")
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
@@ -226,6 +228,7 @@ def link_tree(source: Path, target: Path) -> None:
     shutil.copytree(
         source, staging, copy_function=lambda s, d: link_or_copy(Path(s), Path(d)), symlinks=True
     )
+    crash_point("cache-restore")
     if target.exists():
         shutil.rmtree(target)
     os.replace(staging, target)

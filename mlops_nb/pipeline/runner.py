@@ -42,6 +42,7 @@ from mlops_nb.config import Settings
 from mlops_nb.dag import ReadyStages
 from mlops_nb.environment import git_state, run_environment
 from mlops_nb.errors import MlopsNbError, ParameterError, RunError, StageFailedError
+from mlops_nb.faults import crash_point
 from mlops_nb.ids import pipeline_run_id
 from mlops_nb.pipeline import archive, report
 from mlops_nb.pipeline.cache import CacheIndex, Fingerprint, fingerprint, link_tree
@@ -445,6 +446,7 @@ class Runner:
         """
         with self._lock:
             write_json(self._run_dir / archive.RUN_FILE, self._record)
+            crash_point("run-record")  # run.json rewritten; index.html and the store not yet
             report.write_index(self._run_dir, self._record)
             if self._index is not None:
                 self._index.save(self._record, self._run_dir, finished or [])

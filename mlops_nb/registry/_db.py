@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from mlops_nb.faults import crash_point
 from mlops_nb.registry.schema import COMPONENT, STEPS
 from mlops_nb.store import Connection
 
@@ -117,6 +118,7 @@ def move_alias(
             "updated_at = excluded.updated_at",
             (name, alias, to_version, at),
         )
+    crash_point("alias")
     conn.execute(
         "INSERT INTO registry_alias_history (name, alias, from_version, to_version, actor, "
         "reason, run, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -29,6 +29,7 @@ import pandera.pandas as pa
 
 from mlops_nb.config import Settings
 from mlops_nb.errors import RegistryError
+from mlops_nb.faults import crash_point
 from mlops_nb.registry import _db, _tables, _write, package
 from mlops_nb.registry._lookup import require_model, resolve, version_row
 from mlops_nb.registry.names import Ref, parse_model_ref, parse_ref, validate_alias, validate_name
@@ -253,6 +254,7 @@ class Registry:
                 if publishing and self.artifacts is not None:  # visible once the row commits
                     files = self.artifacts.put_folder(staging)
                 placed = _write.place(staging, self.root / relative)
+                crash_point("register")
                 _write.insert_version(conn, full, relative, files)
         except BaseException:
             if self._conn.in_transaction:  # COMMIT itself failed
