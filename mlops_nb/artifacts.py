@@ -28,8 +28,14 @@ from mlops_nb.errors import ArtifactError
 from mlops_nb.jsonvalues import jsonable
 
 TEXT_SUFFIXES = {".txt", ".md", ".yaml", ".yml", ".html", ".csv", ".log"}
-TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "mlops_nb.", "builtins.")
-"""The modules whose types a skops file may hold (:func:`trusted_types`)."""
+TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "mlops_nb.")
+"""The packages whose types (classes, never functions) a skops file may hold."""
+_DATA_TYPES = "bool bytearray bytes complex dict float frozenset int list set slice str tuple"
+TRUSTED_BUILTINS = frozenset(f"builtins.{name}" for name in _DATA_TYPES.split())
+"""The only builtins a skops file may name: plain data types (never ``exec`` or ``eval``)."""
+_FILE_MODULES = ("scipy.io", "numpy.lib._datasource", "numpy.lib.npyio", "numpy.lib._npyio_impl")
+_FILE_TYPES = ("memmap", "DataSource")
+"""Types that open, create or overwrite files when built: refused wherever they live."""
 
 
 def kind_of(name: str, obj: Any) -> tuple[str, str]:
@@ -153,25 +159,113 @@ def trusted_types(model: Path | bytes, extra_trusted: tuple[str, ...] = ()) -> l
     import skops.io as sio
 
     where: dict[str, Path] = {}
-    if isinstance(model, Path):
-        untrusted, what, where = sio.get_untrusted_types(file=model), str(model), {"path": model}
-    else:
-        untrusted, what = sio.get_untrusted_types(data=model), "the saved model"
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULE_PREFIXES + extra_trusted)]
+    what = str(model) if isinstance(model, Path) else "the saved model"
+    try:
+        if isinstance(model, Path):
+            untrusted, where = sio.get_untrusted_types(file=model), {"path": model}
+        else:
+            untrusted = sio.get_untrusted_types(data=model)
+    except Exception as exc:  # a damaged zip or schema raises whatever its reader meets
+        raise _unloadable(what, exc, where) from exc
+    refused = [t for t in untrusted if _refusal(t, extra_trusted)]
     if refused:
         raise ArtifactError(
-            f"{what} holds types that are not trusted: {', '.join(refused)}; only "
-            f"scikit-learn, NumPy, SciPy and mlops_nb types are loaded",
+            f"{what} holds types that are not trusted: "
+            f"{'; '.join(f'{t} ({_refusal(t, extra_trusted)})' for t in refused)}; only "
+            f"scikit-learn, NumPy, SciPy and mlops_nb classes and plain builtin data types are "
+            f"loaded",
             **where,
         )
     return list(untrusted)
+
+
+def _refusal(name: str, extra_trusted: tuple[str, ...]) -> str:
+    """Why the type ``name`` (``module.qualname``) may not be built, or ``""`` when it may.
+
+    The skops loader calls what a file names (``ConstructorFromReduceNode``), so
+    a module being trusted is not enough: the name must be a class (a function
+    such as ``numpy.testing...runstring`` or ``builtins.exec`` would run code),
+    an mlops_nb class must be a scikit-learn estimator, and nothing that
+    touches files (a ``memmap``, ``scipy.io``) is built.
+    """
+    if name in TRUSTED_BUILTINS or (extra_trusted and name.startswith(extra_trusted)):
+        return ""
+    if not name.startswith(TRUSTED_MODULE_PREFIXES):
+        return "outside scikit-learn, NumPy, SciPy and mlops_nb"
+    parts = name.split(".")
+    if any(p in ("testing", "_testing", "tests") for p in parts) or name.startswith(_FILE_MODULES):
+        return "from a testing or file-reading module"
+    found = _import_type(parts)
+    if isinstance(found, str):
+        return found
+    if not isinstance(found, type):
+        return "a function, not a type"
+    if found.__name__ in _FILE_TYPES:
+        return "a type that opens files"
+    if name.startswith("mlops_nb.") and not _is_estimator(found):
+        return "an mlops_nb type that is not a scikit-learn estimator"
+    return ""
+
+
+def _import_type(parts: list[str]) -> object:
+    """The object ``a.b.C`` names (importing ``a.b``), or why it cannot be found."""
+    import importlib
+
+    for split in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:split])
+        try:
+            found: object = importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+        except Exception as exc:  # a trusted package's module failing to import
+            return f"its module {module} does not import here ({type(exc).__name__})"
+        for attribute in parts[split:]:
+            found = getattr(found, attribute, None)
+        if found is not None:
+            return found
+        return f"{'.'.join(parts)} does not exist in this environment (another version?)"
+    return f"its module is not installed here (pip install {parts[0]})"
+
+
+def _is_estimator(kind: type) -> bool:
+    from sklearn.base import BaseEstimator
+
+    return issubclass(kind, BaseEstimator)
 
 
 def read_model(path: Path, extra_trusted: tuple[str, ...] = ()) -> Any:
     """Load a skops file, refusing any type outside the trusted modules (:func:`trusted_types`)."""
     import skops.io as sio
 
-    return sio.load(path, trusted=trusted_types(path, extra_trusted))
+    trusted = trusted_types(path, extra_trusted)
+    try:
+        return sio.load(path, trusted=trusted)
+    except Exception as exc:  # skops builds objects: any error of theirs can come out
+        raise _unloadable(str(path), exc, {"path": path}) from exc
+
+
+def _unloadable(what: str, exc: Exception, where: dict[str, Path]) -> ArtifactError:
+    """The error for a skops file that cannot be read or built in this environment."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        package = exc.name.split(".")[0]
+        return ArtifactError(
+            f"{what} needs the module {exc.name}, which is not installed here; install the "
+            f"package that provides it (pip install {package}), at the version the model was "
+            f"trained with (see its metadata.json, 'environment')",
+            **where,
+        )
+    if isinstance(exc, (ImportError, AttributeError)):
+        return ArtifactError(
+            f"{what} refers to a type this environment does not have ({exc}); install the "
+            f"package versions the model was trained with (see its metadata.json, "
+            f"'environment')",
+            **where,
+        )
+    return ArtifactError(
+        f"{what} is not a readable skops file ({type(exc).__name__}: {exc}); it is damaged, "
+        f"holds content skops refuses (such as a pickle), or is not a skops file",
+        **where,
+    )
 
 
 def sha256(path: Path) -> str:
