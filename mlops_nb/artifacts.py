@@ -167,7 +167,16 @@ def trusted_types(model: Path | bytes, extra_trusted: tuple[str, ...] = ()) -> l
             untrusted = sio.get_untrusted_types(data=model)
     except Exception as exc:  # a damaged zip or schema raises whatever its reader meets
         raise _unloadable(what, exc, where) from exc
-    refused = [t for t in untrusted if _refusal(t, extra_trusted)]
+    reasons = {t: _refusal(t, extra_trusted) for t in untrusted}
+    missing = [f"{t} ({why[len(_MISSING) :]})" for t, why in reasons.items() if _is_missing(why)]
+    if missing:
+        raise ArtifactError(
+            f"{what} needs types this environment does not have: {'; '.join(missing)}; install "
+            f"the package versions the model was trained with (its metadata.json, "
+            f"'environment', lists them)",
+            **where,
+        )
+    refused = [t for t, why in reasons.items() if why]
     if refused:
         raise ArtifactError(
             f"{what} holds types that are not trusted: "
@@ -202,9 +211,16 @@ def _refusal(name: str, extra_trusted: tuple[str, ...]) -> str:
         return "a function, not a type"
     if found.__name__ in _FILE_TYPES:
         return "a type that opens files"
-    if name.startswith("mlops_nb.") and not _is_estimator(found):
+    if name.startswith("mlops_nb.") and not _is_estimator_type(found):
         return "an mlops_nb type that is not a scikit-learn estimator"
     return ""
+
+
+_MISSING = "missing: "
+
+
+def _is_missing(reason: str) -> bool:
+    return reason.startswith(_MISSING)
 
 
 def _import_type(parts: list[str]) -> object:
@@ -223,11 +239,11 @@ def _import_type(parts: list[str]) -> object:
             found = getattr(found, attribute, None)
         if found is not None:
             return found
-        return f"{'.'.join(parts)} does not exist in this environment (another version?)"
-    return f"its module is not installed here (pip install {parts[0]})"
+        return f"{_MISSING}{module} has no {'.'.join(parts[split:])} (another version?)"
+    return f"{_MISSING}its package is not installed (pip install {parts[0]})"
 
 
-def _is_estimator(kind: type) -> bool:
+def _is_estimator_type(kind: type) -> bool:
     from sklearn.base import BaseEstimator
 
     return issubclass(kind, BaseEstimator)
