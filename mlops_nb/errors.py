@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 MAX_MESSAGE_LINES = 20
+MAX_ITEM_CHARS = 60
+"""Longest value :func:`listing` shows whole; a longer one (a 5 MB column name) is cut."""
 CLOSE_ENOUGH = 0.6
 """Least similarity (difflib's ratio) of a name offered as "did you mean"."""
 
@@ -60,11 +62,19 @@ def listing(values: Iterable[object], limit: int, more: str = ", ... ({} more)")
 
     A set is listed sorted (by text), anything else in its order. Each message
     keeps its own wording of the rest: ``more`` is formatted with the count.
+    A value longer than :data:`MAX_ITEM_CHARS` is cut, saying how long it was.
     """
     items = sorted(values, key=str) if isinstance(values, (set, frozenset)) else list(values)
-    shown = ", ".join(map(str, items[:limit]))
+    shown = ", ".join(shorten(str(item)) for item in items[:limit])
     hidden = len(items) - limit
     return shown + (more.format(hidden) if hidden > 0 else "")
+
+
+def shorten(text: str, limit: int = MAX_ITEM_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and ``… (N characters)`` when longer."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def closest(name: str, options: Iterable[str], n: int = 1) -> list[str]:

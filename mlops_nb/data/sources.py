@@ -34,9 +34,18 @@ import pyarrow as pa
 
 from mlops_nb.data.sample import generate_sample, sample_options
 from mlops_nb.data.sql import read_sql
-from mlops_nb.errors import DataSourceError, closest, listing
+from mlops_nb.errors import DataSourceError, closest, listing, shorten
 
-__all__ = ["SourceSpec", "check_source", "load_source", "parse_source", "redact", "require_target"]
+__all__ = [
+    "SourceSpec",
+    "check_names",
+    "check_source",
+    "check_target_column",
+    "load_source",
+    "parse_source",
+    "redact",
+    "require_target",
+]
 
 SourceKind = Literal["csv", "parquet", "sql", "sample"]
 
@@ -297,7 +306,7 @@ def _read_csv(spec: SourceSpec) -> pd.DataFrame:
     try:
         header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False)
         fields = len(header.columns)
-        _check_unique([str(name) for name in header.iloc[0]], spec)
+        check_names([str(name) for name in header.iloc[0]], spec)
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
             return pd.read_csv(path, sep=sep, index_col=False)
@@ -402,6 +411,20 @@ _READERS: dict[str, Callable[[SourceSpec], pd.DataFrame]] = {
 }
 
 
+def check_names(names: list[str], spec: SourceSpec) -> None:
+    """Refuse a header with a blank column name or names that repeat once stripped."""
+    blank = [position for position, name in enumerate(names, 1) if not str(name).strip()]
+    if blank:
+        raise DataSourceError(
+            f"data source {spec.display!r}: column {blank[0]} of {len(names)} has no name "
+            f"(blank columns: {listing(blank, _MAX_LISTED)}). Name every column in the header "
+            f"line, or remove the unnamed columns.",
+            source=spec.display,
+            column=blank[0],
+        )
+    _check_unique(names, spec)
+
+
 def _check_unique(names: list[str], spec: SourceSpec) -> None:
     """Refuse column names that repeat once surrounding whitespace is stripped."""
     counts = Counter(name.strip() for name in names if name.strip())
@@ -418,7 +441,7 @@ def _check_unique(names: list[str], spec: SourceSpec) -> None:
 def _tidy(frame: pd.DataFrame, spec: SourceSpec) -> pd.DataFrame:
     """Strip column names and refuse frames without columns, rows or unique names."""
     names = [str(name).strip() for name in frame.columns]
-    _check_unique(names, spec)
+    check_names(names, spec)
     if not names:
         raise _empty(spec, "it has no columns")
     if len(frame) == 0:
@@ -440,17 +463,7 @@ def require_target(df: pd.DataFrame, target: str, source: str) -> None:
             columns and close matches) or all its values are missing.
     """
     shown = redact(source)
-    columns = [str(name) for name in df.columns]
-    if target not in df.columns:
-        close = closest(str(target), columns, n=3)
-        close += [c for c in columns if c.lower() == str(target).lower() and c not in close]
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise DataSourceError(
-            f"target column {target!r} is not in data source {shown!r}.{hint} Available "
-            f"columns: {listing(columns, _MAX_LISTED)}. Choose one with -p target=<column>.",
-            source=shown,
-            column=target,
-        )
+    check_target_column([str(name) for name in df.columns], target, shown)
     if df[target].isna().all():
         raise DataSourceError(
             f"target column {target!r} of data source {shown!r} has no values: all "
@@ -459,3 +472,28 @@ def require_target(df: pd.DataFrame, target: str, source: str) -> None:
             source=shown,
             column=target,
         )
+    distinct = df[target].dropna().unique()
+    if len(distinct) == 1:
+        raise DataSourceError(
+            f"target column {target!r} of data source {shown!r} holds one value only "
+            f"({shorten(str(distinct[0]))!s} in all {df[target].notna().sum()} labelled rows); "
+            f"a model needs at least two classes or varying values. Check the source (a "
+            f"filter that kept one class?), or choose another target with -p target=<column>.",
+            source=shown,
+            column=target,
+        )
+
+
+def check_target_column(columns: list[str], target: str, shown: str) -> None:
+    """Check that ``target`` is one of ``columns`` (of the source ``shown``), with close names."""
+    if target in columns:
+        return
+    close = closest(str(target), columns, n=3)
+    close += [c for c in columns if c.lower() == str(target).lower() and c not in close]
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise DataSourceError(
+        f"target column {target!r} is not in data source {shown!r}.{hint} Available "
+        f"columns: {listing(columns, _MAX_LISTED)}. Choose one with -p target=<column>.",
+        source=shown,
+        column=target,
+    )

@@ -307,10 +307,16 @@ def test_load_missing_table_lists_tables(tmp_path: Path) -> None:
 
 def test_load_sql_syntax_error(tmp_path: Path) -> None:
     make_db(tmp_path / "shop.db")
-    with pytest.raises(DataSourceError, match='near "SELCT": syntax error') as caught:
-        load_source("sqlite:///shop.db?query=SELCT%20*%20FROM%20customers", base_dir=tmp_path)
+    with pytest.raises(DataSourceError, match='near "FRM": syntax error') as caught:
+        load_source("sqlite:///shop.db?query=SELECT%20*%20FRM%20customers", base_dir=tmp_path)
     assert caught.value.__cause__ is not None
     assert "Check the SQL" in str(caught.value)
+
+
+def test_a_query_must_start_reading_before_the_database_sees_it(tmp_path: Path) -> None:
+    make_db(tmp_path / "shop.db")
+    with pytest.raises(DataSourceError, match=r"starts with 'SELCT' \(did you mean SELECT\?\)"):
+        load_source("sqlite:///shop.db?query=SELCT%20*%20FROM%20customers", base_dir=tmp_path)
 
 
 def test_load_sql_duplicate_and_empty_results(tmp_path: Path) -> None:
