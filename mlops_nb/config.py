@@ -101,11 +101,20 @@ class Settings:
         return {str(key): str(value) for key, value in mapping.items()}
 
 
+MAX_PROJECT_FILE_BYTES = 1024 * 1024
+"""A larger pipeline.yaml is not read here (the spec reports it, with its size)."""
+
+
 def _project_file(path: Path) -> dict[str, object]:
     """pipeline.yaml as a mapping (empty when it holds none)."""
     try:
+        if path.stat().st_size > MAX_PROJECT_FILE_BYTES:
+            raise ConfigError(
+                f"{path} is larger than {MAX_PROJECT_FILE_BYTES:,} bytes; is it the right file?",
+                path=path,
+            )
         raw = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}", path=path) from exc
     return raw if isinstance(raw, dict) else {}
 

@@ -104,6 +104,8 @@ def _to_float(value: Any) -> float:
     number = float(str(value).strip()) if isinstance(value, str) else float(value)
     if math.isnan(number):
         raise ValueError("NaN is not allowed")
+    if math.isinf(number):
+        raise ValueError("expected a finite number")
     return number
 
 

@@ -9,6 +9,7 @@ values and the files and data sources they name) into a :class:`RunPlan`, which
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,35 @@ import yaml
 
 from mlops_nb import dag
 from mlops_nb.config import Settings
-from mlops_nb.errors import MlopsNbError, ParameterError, PipelineSpecError, closest
+from mlops_nb.errors import MlopsNbError, ParameterError, PipelineSpecError, closest, shorten
 from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM, Template, inspect_template
 from mlops_nb.pipeline.params import ParamSpec, parse_param
 
+_TOP_KEYS = {
+    "artifacts",
+    "contracts",
+    "default_pipeline",
+    "executor",
+    "pipelines",
+    "scheduler",
+    "store",
+}
 _PIPELINE_KEYS = {"description", "params", "stages"}
 _STAGE_KEYS = {"notebook", "needs", "params", "description", "cache"}
+MAX_SPEC_BYTES = 1024 * 1024
+"""The largest pipeline.yaml read (1 MiB; the demo's is 12 KiB)."""
+MAX_SPEC_VALUES = 100_000
+"""The most values (keys, items, scalars) pipeline.yaml may hold once its aliases are expanded."""
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_NAME_RULE = "1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+_REGISTRY_PARAMS = {
+    "model_name": "name",
+    "model": "name",
+    "alias": "alias",
+    "champion_alias": "alias",
+    "staging_alias": "alias",
+}
+"""Template parameters that name a registry model or alias: checked before any kernel."""
 
 
 @dataclass(frozen=True)
@@ -175,28 +199,58 @@ def plan_run(
 
 
 def _preflight(settings: Settings, spec: PipelineSpec, resolved: ResolvedParams) -> None:
-    """Check values that name files or data sources, so typos fail fast."""
+    """Check values that name files, data sources or registry names, so mistakes fail fast.
+
+    A ``source`` is looked at from its head (see :mod:`mlops_nb.data.preflight`),
+    with the pipeline's ``target`` parameter, when it has one, as the column it
+    must hold; a ``contract`` is loaded; a model name or alias must be one the
+    registry accepts.
+    """
+    target = resolved.values.get("target")
     for name, param in spec.param_specs().items():
         value = resolved.values.get(name)
         if value is None:
             continue
-        if param.type == "source":
-            from mlops_nb.data import check_source
+        try:
+            _check_value(settings, name, param, value, target)
+        except ParameterError:
+            raise
+        except MlopsNbError as exc:
+            raise ParameterError(f"parameter '{name}': {exc.message}", param=name) from exc
 
-            try:
-                check_source(value, base_dir=settings.root)
-            except MlopsNbError as exc:
-                raise ParameterError(f"parameter '{name}': {exc.message}", param=name) from exc
-        elif param.type == "path" and not (settings.root / value).exists():
+
+def _check_value(settings: Settings, name: str, param: ParamSpec, value: Any, target: Any) -> None:
+    if param.type == "source":
+        from mlops_nb.data.preflight import preflight_source
+
+        preflight_source(value, settings.root, target if isinstance(target, str) else None)
+    elif param.type == "path":
+        path = settings.root / value
+        if not path.exists():
             raise ParameterError(
-                f"parameter '{name}': {value} does not exist (looked in {settings.root / value})",
-                param=name,
+                f"parameter '{name}': {value} does not exist (looked in {path})", param=name
             )
+        if name == "contract":
+            from mlops_nb.validation import load_contract
+
+            load_contract(path)
+    elif name in _REGISTRY_PARAMS and isinstance(value, str):
+        from mlops_nb.registry.names import validate_alias, validate_name
+
+        check = validate_name if _REGISTRY_PARAMS[name] == "name" else validate_alias
+        check(value)
 
 
 def load_project(path: Path) -> ProjectSpec:
     """Load and check ``pipeline.yaml`` at ``path``."""
     raw = _read_yaml(path)
+    unknown = sorted(set(map(str, raw)) - _TOP_KEYS)
+    if unknown:
+        close = "".join(_suggest(key, sorted(_TOP_KEYS)) for key in unknown[:1])
+        raise PipelineSpecError(
+            f"{path} has unknown top-level keys {unknown}{close}; allowed: {sorted(_TOP_KEYS)}",
+            path=path,
+        )
     pipelines_raw = raw.get("pipelines")
     if not isinstance(pipelines_raw, dict) or not pipelines_raw:
         raise PipelineSpecError(
@@ -216,20 +270,63 @@ def load_project(path: Path) -> ProjectSpec:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(path.read_text())
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise PipelineSpecError(
+                f"{path} is {size:,} bytes, more than a pipeline file may be "
+                f"({MAX_SPEC_BYTES:,}); is it the right file? Keep data and long lists out of "
+                f"pipeline.yaml (in files that parameters name).",
+                path=path,
+            )
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PipelineSpecError(f"{path} does not exist", path=path) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise PipelineSpecError(f"{path} is not valid YAML{where}: {exc}", path=path) from exc
+        raise PipelineSpecError(
+            f"{path} is not valid YAML{where}: {exc}. Fix that line (indent with spaces, quote "
+            f"values holding ': ' or '#').",
+            path=path,
+        ) from exc
+    except (UnicodeDecodeError, OSError) as exc:
+        raise PipelineSpecError(
+            f"cannot read {path}: {exc}; save it as UTF-8 text.", path=path
+        ) from exc
     if not isinstance(raw, dict):
         raise PipelineSpecError(f"{path} must hold a mapping at the top level", path=path)
+    _check_expansion(raw, path)
     return raw
+
+
+def _check_expansion(raw: Any, path: Path) -> None:
+    """Refuse a document whose aliases expand it past :data:`MAX_SPEC_VALUES` values.
+
+    YAML aliases share one object, so a small file can hold a structure of
+    billions of values (nine lists of nine aliases, nine times over) that hangs
+    whatever walks it: the parameter table, the stage fingerprints.
+    """
+    pending, seen = [raw], 0
+    while pending:
+        value = pending.pop()
+        seen += 1
+        if seen > MAX_SPEC_VALUES:
+            raise PipelineSpecError(
+                f"{path} expands to more than {MAX_SPEC_VALUES:,} values through YAML aliases "
+                f"(&name / *name); write the values out, or keep large data in a file a "
+                f"parameter names.",
+                path=path,
+            )
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
 
 
 def _load_pipeline(name: str, body: Any, path: Path) -> PipelineSpec:
     where = f"{path.name}: pipeline '{name}'"
+    _check_name(name, "pipeline", path.name)
     body = _mapping(body, where, _PIPELINE_KEYS)
     params = {
         str(p): parse_param(str(p), raw, where) for p, raw in (body.get("params") or {}).items()
@@ -254,7 +351,18 @@ def _mapping(body: Any, where: str, allowed: set[str]) -> dict[str, Any]:
     return body
 
 
+def _check_name(name: str, what: str, where: str) -> None:
+    """A pipeline or stage name becomes part of a folder name: keep it to a safe alphabet."""
+    if not _SAFE_NAME.fullmatch(name) or ".." in name:
+        raise PipelineSpecError(
+            f"{where}: {what} name {shorten(name)!r} is not allowed (it names a folder of the "
+            f"run); use {_NAME_RULE}, without '..'.",
+            **{what: name},
+        )
+
+
 def _load_stage(name: str, body: Any, path: Path, where: str) -> StageSpec:
+    _check_name(name, "stage", where)
     where = f"{where}, stage '{name}'"
     body = _mapping(body, where, _STAGE_KEYS)
     if "notebook" not in body:
