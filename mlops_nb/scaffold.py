@@ -96,7 +96,8 @@ def new_project(path: str | Path, *, name: str | None = None, git: bool = True) 
             the nbstripout filter there.
 
     Raises:
-        ScaffoldError: ``path`` is a file or a folder that is not empty.
+        ScaffoldError: ``path`` is a file or a folder that is not empty, or a
+            folder cannot be created there (a file in the way, no permission).
     """
     target = Path(path).expanduser().resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -108,17 +109,34 @@ def new_project(path: str | Path, *, name: str | None = None, git: bool = True) 
     source = project_source()
     staging = target.with_name(f".{target.name}.creating")
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
     try:
+        staging.mkdir(parents=True)
         _fill(staging, source, name or target.name)
         if target.exists():
             target.rmdir()
         staging.rename(target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _cannot_create(target, exc) from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     files = sorted(p.relative_to(target) for p in target.rglob("*") if p.is_file())
     return NewProject(target, files, _set_up_git(target) if git else "")
+
+
+def _cannot_create(target: Path, exc: OSError) -> ScaffoldError:
+    """The error for a project folder the file system will not let us make."""
+    blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        why = f"{blocker} is a file, not a folder"
+    else:
+        why = exc.strerror or type(exc).__name__
+    return ScaffoldError(
+        f"cannot create the project folder {target}: {why}; choose a folder you can write "
+        f"to, e.g. mlops-nb new ./myproject.",
+        path=target,
+    )
 
 
 def _set_up_git(folder: Path) -> str:

@@ -22,9 +22,18 @@ models_app = typer.Typer(
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _registry() -> Registry:
-    from mlops_nb.registry import Registry
+def _registry(name: str | None = None, alias: str | None = None) -> Registry:
+    """The project's registry, once ``name`` and ``alias`` are names it accepts.
 
+    They are checked first, so a refused name never creates or opens the store.
+    """
+    from mlops_nb.registry import Registry
+    from mlops_nb.registry.names import validate_alias, validate_name
+
+    if name is not None:
+        validate_name(name)
+    if alias is not None:
+        validate_alias(alias)
     return Registry.from_settings(load_settings())
 
 
@@ -60,7 +69,7 @@ def models_list(as_json: JsonFlag = False) -> None:
 @models_app.command("show")
 def models_show(name: str, as_json: JsonFlag = False) -> None:
     """Show a model's versions: status, aliases, metrics, lineage."""
-    with _registry() as registry:
+    with _registry(name) as registry:
         frame = registry.versions(name)
     if as_json:
         print(json.dumps({"name": name, "versions": _records(frame)}, indent=2))
@@ -76,7 +85,7 @@ def models_history(
     as_json: JsonFlag = False,
 ) -> None:
     """The audit history of a model's aliases (who, when, from, to, reason, run)."""
-    with _registry() as registry:
+    with _registry(name, alias) as registry:
         if at is not None:
             _print_alias_at(registry, name, alias, at, as_json)
             return
@@ -109,7 +118,7 @@ def models_promote(
     as_json: JsonFlag = False,
 ) -> None:
     """Point ALIAS of NAME at VERSION, recording who, when and why."""
-    with _registry() as registry:
+    with _registry(name, alias) as registry:
         moved = registry.set_alias(name, alias, version, reason=reason)
         target = registry.get(name, alias)
     result = {"name": name, "alias": alias, "version": target.version, "moved": moved}
@@ -128,6 +137,6 @@ def models_retire(
     reason: Annotated[str, typer.Option(help="Why: recorded in the audit history.")],
 ) -> None:
     """Retire a version: its aliases are removed and it can no longer take one."""
-    with _registry() as registry:
+    with _registry(name) as registry:
         retired = registry.retire(name, version, reason=reason)
     console.print(f"{retired.name} v{retired.version} is {retired.status}")
