@@ -6,12 +6,17 @@ row). Each pass therefore re-checks such a column on its own, without the
 rows whose value could not be coerced, so that every row gets all its
 reasons. The invalid rows are then dropped and the rest validated again: the
 pass that comes out clean gives the coerced valid rows.
+
+Whatever the contract says, an infinite number is invalid (check ``finite``):
+no model can learn from it, and an inferred contract, made from the same data,
+would let it through to fail deep inside a fit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaDefinitionError, SchemaErrors
@@ -77,10 +82,35 @@ def _one_pass(
         return None, _recheck(schema, work, failure_cases(exc.failure_cases, work, first)), exc
 
 
+def _infinite(work: pd.DataFrame) -> pd.DataFrame:
+    """A failure case (check ``finite``) for every infinite value of a numeric column."""
+    found = []
+    for column in work.columns:
+        values = work[column]
+        if not pd.api.types.is_float_dtype(values.dtype):
+            continue
+        where = np.isinf(values.to_numpy(dtype="float64", na_value=np.nan))
+        if where.any():
+            rows = values[where]
+            found.append(
+                pd.DataFrame(
+                    {
+                        "pos": rows.index.astype("int64"),
+                        "column": column,
+                        "check": "finite",
+                        "value": rows.to_numpy(dtype=object),
+                        "kind": "row",
+                    }
+                )
+            )
+    return _concat(found)[CASE_COLUMNS] if found else _concat([])
+
+
 def run_passes(df: pd.DataFrame, schema: pa.DataFrameSchema) -> Outcome:
     """Validate ``df``, dropping invalid rows after each pass, until a pass is clean."""
     work, error = df.reset_index(drop=True), None
-    found: list[pd.DataFrame] = []
+    found: list[pd.DataFrame] = [_infinite(work)]
+    work = work.drop(index=found[0]["pos"].unique().tolist())
     for number in range(MAX_PASSES):
         valid, cases, failed = _one_pass(schema, work, first=number == 0)
         error = error or failed
