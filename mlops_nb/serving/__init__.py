@@ -38,8 +38,8 @@ from __future__ import annotations
 from mlops_nb.exports import lazy_getattr
 
 _EXPORTS = {
-    "MAX_BODY_BYTES": "mlops_nb.serving.options",
     "MAX_ROWS": "mlops_nb.serving.options",
+    "MAX_TEXT_CHARS": "mlops_nb.serving.options",
     "TOKEN_ENV": "mlops_nb.serving.options",
     "Bundle": "mlops_nb.serving.bundle.manifest",
     "InputChecker": "mlops_nb.validation.fast",
@@ -71,8 +71,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "MAX_BODY_BYTES",
     "MAX_ROWS",
+    "MAX_TEXT_CHARS",
     "TOKEN_ENV",
     "Bundle",
     "InputChecker",

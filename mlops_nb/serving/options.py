@@ -15,8 +15,8 @@ from mlops_nb.errors import ServingError
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORT",
-    "MAX_BODY_BYTES",
     "MAX_ROWS",
+    "MAX_TEXT_CHARS",
     "TOKEN_ENV",
     "ServeOptions",
     "check_limit",
@@ -25,8 +25,10 @@ __all__ = [
 
 TOKEN_ENV = "MLOPS_NB_TOKEN"
 """The environment variable holding the bearer token."""
-MAX_BODY_BYTES = 1_048_576
 MAX_ROWS = 10_000
+"""Most records per request."""
+MAX_TEXT_CHARS = 100
+"""Longest text accepted in a string column whose contract sets no length (see ``http.limits``)."""
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
@@ -49,25 +51,37 @@ class ServeOptions:
     """How the application serves a model (the options of ``create_app`` and ``serve``).
 
     Attributes:
-        max_body_bytes: Largest request body accepted (413 beyond).
-        max_rows: Most records per request (413 beyond).
+        max_body_bytes: Largest request body accepted (413 beyond); None: derived
+            from the signature so that ``max_rows`` records of the largest size
+            the declared schema admits always fit (see ``http.limits``).
+        max_rows: Most records per request (422 beyond, as the schema's ``maxItems``).
+        max_text_chars: Longest text in a string column whose contract sets no
+            length (422 beyond, as the schema's ``maxLength``).
         log_predictions: Append every prediction to the inference log.
         model_process: Score in a worker process; False: on a thread of the server.
         bundle: The model reference is a deployment bundle's folder.
     """
 
-    max_body_bytes: int = MAX_BODY_BYTES
+    max_body_bytes: int | None = None
     max_rows: int = MAX_ROWS
+    max_text_chars: int = MAX_TEXT_CHARS
     log_predictions: bool = True
     model_process: bool = True
     bundle: bool = False
 
-    def limits(self) -> tuple[int, int]:
-        """``(max_body_bytes, max_rows)``, checked.
+    def limits(self) -> tuple[int | None, int, int]:
+        """``(max_body_bytes, max_rows, max_text_chars)``, checked (``max_body_bytes`` may be None).
 
         Raises:
             ServingError: A limit that is not a whole number of at least 1.
         """
-        return check_limit("max_body_bytes", self.max_body_bytes), check_limit(
-            "max_rows", self.max_rows
+        body = (
+            None
+            if self.max_body_bytes is None
+            else check_limit("max_body_bytes", self.max_body_bytes)
+        )
+        return (
+            body,
+            check_limit("max_rows", self.max_rows),
+            check_limit("max_text_chars", self.max_text_chars),
         )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from mlops_nb.errors import ServingError
-from mlops_nb.serving import MAX_BODY_BYTES, MAX_ROWS, TOKEN_ENV, ServeOptions
+from mlops_nb.serving import MAX_ROWS, MAX_TEXT_CHARS, TOKEN_ENV, ServeOptions
 from mlops_nb.serving.options import resolve_token
 
 
 def test_defaults_are_the_documented_limits():
     options = ServeOptions()
-    assert options.limits() == (MAX_BODY_BYTES, MAX_ROWS) == (1_048_576, 10_000)
+    assert options.limits() == (None, MAX_ROWS, MAX_TEXT_CHARS) == (None, 10_000, 100)
     assert (options.log_predictions, options.model_process, options.bundle) == (True, True, False)
 
 

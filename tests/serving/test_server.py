@@ -150,8 +150,15 @@ def test_content_length_that_lies_does_not_get_past_the_limit(small, serving_pro
 
 
 def test_too_many_records(small, serving_project):
-    response = httpx.post(f"{small.url}/predict", json={"records": serving_project.records[:4]})
-    assert response.status_code == 413 and "limit of 3" in response.json()["detail"]
+    # 4,096 bytes hold two records of the largest size the schema admits: maxItems is 2
+    assert (
+        small.app.openapi()["components"]["schemas"]["PredictRequest"]["properties"]["records"][
+            "maxItems"
+        ]
+        == 2
+    )
+    response = httpx.post(f"{small.url}/predict", json={"records": serving_project.records[:3]})
+    assert response.status_code == 422 and "limit of 2" in response.json()["detail"]
 
 
 def test_internal_errors_are_generic(serving_project, caplog):

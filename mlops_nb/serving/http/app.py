@@ -7,9 +7,12 @@ Endpoints:
   exactly the signature's columns; row numbers in errors are 0-based
   positions in that list). It answers ``{"model", "version", "request_id",
   "predictions": [...], "probabilities": [{class: p}, ...]}`` (classifiers
-  only for ``probabilities``). Errors: 400 not JSON, 413 over the size or row
-  limit, 422 records breaking the contract, each failure listed as
-  ``{"row", "column", "check", "value"}``.
+  only for ``probabilities``). Errors: 400 not JSON, 413 over the byte limit,
+  422 a body breaking the declared schema (more records than ``maxItems``
+  included) or records breaking the contract, each failure listed as
+  ``{"row", "column", "check", "value"}``; 503 with ``Retry-After`` when the
+  model worker died while scoring (a new one is starting). The limits are
+  derived from the signature so that the schema and they agree (``limits``).
 * ``GET /health``: ``{"status": "ok", "model", "version"}``; never needs a token.
 * ``GET /metadata``: name, version, task, target, signature, metrics, lineage.
 
@@ -33,9 +36,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from mlops_nb.config import Settings
-from mlops_nb.serving.http.auth import BearerAuth
+from mlops_nb.serving.http.auth import OPEN_PATHS, BearerAuth
 from mlops_nb.serving.http.body import ApiError, json_response, parse_json, read_body
-from mlops_nb.serving.http.openapi import record_schema
 from mlops_nb.serving.http.payloads import (
     ErrorResponse,
     HealthResponse,
@@ -43,7 +45,8 @@ from mlops_nb.serving.http.payloads import (
     PredictResponse,
 )
 from mlops_nb.serving.http.state import ServingState, open_state
-from mlops_nb.serving.options import MAX_BODY_BYTES, MAX_ROWS, ServeOptions, resolve_token
+from mlops_nb.serving.options import MAX_ROWS, MAX_TEXT_CHARS, ServeOptions, resolve_token
+from mlops_nb.serving.worker.process import WorkerUnavailable
 
 __all__ = ["app_for", "create_app"]
 
@@ -51,16 +54,24 @@ logger = logging.getLogger("mlops_nb.serving.app")  # its name before the http/ 
 
 OFFLOAD_ROWS = 100
 """Requests with more records are checked on a worker thread, not on the event loop."""
+RETRY_AFTER_SECONDS = 3
+"""What a 503 asks a client to wait: about the time a new model worker takes to load."""
+BEARER = {"bearer": {"type": "http", "scheme": "bearer"}}
 
 
-def _openapi(app: FastAPI, state: ServingState) -> dict[str, Any]:
-    """The OpenAPI document, with the request body schema made from the signature."""
+def _openapi(app: FastAPI, state: ServingState, secured: bool) -> dict[str, Any]:
+    """The OpenAPI document, with the request body schema made from the signature.
+
+    With a token, every operation but /health declares the bearer scheme (and
+    its 401); without one, none does, as the server then never answers 401.
+    """
     if app.openapi_schema is None:
         document = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        schemas["InputRecord"] = record_schema(state.scorer.loaded.signature)
+        components = document.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        schemas["InputRecord"] = state.record_schema
         schemas["PredictRequest"] = {
             "title": "PredictRequest",
             "type": "object",
@@ -74,7 +85,16 @@ def _openapi(app: FastAPI, state: ServingState) -> dict[str, Any]:
             },
             "required": ["records"],
             "additionalProperties": False,
+            "x-max-body-bytes": state.max_body_bytes,
         }
+        if secured:
+            components["securitySchemes"] = BEARER
+        for path, operations in document["paths"].items():
+            for operation in operations.values():
+                if not secured or path in OPEN_PATHS:
+                    operation["responses"].pop("401", None)
+                else:
+                    operation["security"] = [{"bearer": []}]
         app.openapi_schema = document
     return app.openapi_schema
 
@@ -84,11 +104,20 @@ def _routes(app: FastAPI, state: ServingState) -> None:
     errors: dict[int | str, dict[str, Any]] = {
         code: {"model": ErrorResponse, "description": text}
         for code, text in [
-            (400, "Not JSON"),
-            (401, "Missing or wrong token"),
-            (413, "Too many bytes or records"),
-            (422, "Breaks the contract"),
+            (400, "Not JSON, not UTF-8, or a body cut short"),
+            (401, "Missing or wrong bearer token"),
+            (413, f"A body over {state.max_body_bytes:,} bytes"),
+            (
+                422,
+                f"Breaks the schema or the contract: more than {state.max_rows:,} records, "
+                "unknown or missing keys, wrong types, values outside their checks; errors "
+                "lists each failing row, column and check",
+            ),
+            (503, f"The model worker died while scoring; retry after {RETRY_AFTER_SECONDS} s"),
         ]
+    }
+    errors[503]["headers"] = {
+        "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
     }
 
     @app.post(
@@ -102,7 +131,7 @@ def _routes(app: FastAPI, state: ServingState) -> None:
     )
     async def predict(request: Request) -> Response:
         records = state.records(parse_json(await read_body(request, state.max_body_bytes)))
-        check = state.scorer.checker.check_records
+        check = state.check
         checked = (
             await run_in_threadpool(check, records)
             if len(records) > OFFLOAD_ROWS
@@ -142,6 +171,15 @@ async def _refused(request: Request, exc: Exception) -> Response:
     return exc.response()
 
 
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    logger.warning("503 on %s %s: %s", request.method, request.url.path, exc)
+    return json_response(
+        {"detail": f"{exc} Retry in {RETRY_AFTER_SECONDS} s; nothing was logged for it."},
+        503,
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _internal(request: Request, exc: Exception) -> Response:
     reference = uuid.uuid4().hex[:12]
     logger.error(
@@ -165,8 +203,9 @@ def create_app(
     settings: Settings | None = None,
     *,
     token: str | None = None,
-    max_body_bytes: int = MAX_BODY_BYTES,
+    max_body_bytes: int | None = None,
     max_rows: int = MAX_ROWS,
+    max_text_chars: int = MAX_TEXT_CHARS,
     log_predictions: bool = True,
     model_process: bool = True,
     bundle: bool = False,
@@ -178,8 +217,10 @@ def create_app(
         settings: The project (default: found from the current folder).
         token: Bearer token required on every path but /health (default:
             ``$MLOPS_NB_TOKEN``; empty or unset: no token).
-        max_body_bytes: Largest request body accepted (413 beyond).
-        max_rows: Most records per request (413 beyond).
+        max_body_bytes: Largest request body accepted (413 beyond); default:
+            derived from ``max_rows`` and the signature (see ``limits``).
+        max_rows: Most records per request (422 beyond).
+        max_text_chars: Longest text in a string column without a length rule.
         log_predictions: Append every prediction to ``outputs/inference/<name>.db``.
         model_process: Score in a worker process (see ``worker``), so that HTTP
             and scoring use two cores; False scores on a thread of this process.
@@ -196,6 +237,7 @@ def create_app(
     options = ServeOptions(
         max_body_bytes=max_body_bytes,
         max_rows=max_rows,
+        max_text_chars=max_text_chars,
         log_predictions=log_predictions,
         model_process=model_process,
         bundle=bundle,
@@ -224,8 +266,9 @@ def app_for(
     )
     app.state.serving = state
     _routes(app, state)
-    app.openapi = lambda: _openapi(app, state)  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi(app, state, token is not None)  # type: ignore[method-assign]
     app.add_exception_handler(ApiError, _refused)
+    app.add_exception_handler(WorkerUnavailable, _unavailable)
     app.add_exception_handler(Exception, _internal)
     if token is not None:
         app.add_middleware(BearerAuth, token=token)

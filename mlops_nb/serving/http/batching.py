@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from mlops_nb.serving.scoring import Scores, merge_checked
+from mlops_nb.serving.worker.process import WorkerUnavailable
 from mlops_nb.validation.fast import Checked
 
 __all__ = ["LINGER", "MicroBatcher"]
@@ -118,9 +119,15 @@ class MicroBatcher:
         job.add_done_callback(lambda done: _call_soon(loop, self._done, loop, batch, done))
 
     def _run(self, items: list[Checked]) -> list[Scores | BaseException]:
-        """Score the merged batch; if that fails, each request alone so only the culprit fails."""
+        """Score the merged batch; if that fails, each request alone so only the culprit fails.
+
+        A lost model worker fails the whole batch at once: every request in it
+        was in flight, and the server answers each 503 to be retried.
+        """
         try:
             scores = self._score(merge_checked(items))
+        except WorkerUnavailable as exc:
+            return [exc] * len(items)
         except Exception as exc:
             return [exc] if len(items) == 1 else [self._alone(item) for item in items]
         parts: list[Scores | BaseException] = []

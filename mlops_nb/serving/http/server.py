@@ -31,8 +31,8 @@ from mlops_nb.serving.http.binding import check_bind, is_loopback, listen, url_o
 from mlops_nb.serving.options import (
     DEFAULT_HOST,
     DEFAULT_PORT,
-    MAX_BODY_BYTES,
     MAX_ROWS,
+    MAX_TEXT_CHARS,
     ServeOptions,
     resolve_token,
 )
@@ -88,8 +88,9 @@ def serve(
     port: int = DEFAULT_PORT,
     token: str | None = None,
     force_insecure: bool = False,
-    max_body_bytes: int = MAX_BODY_BYTES,
+    max_body_bytes: int | None = None,
     max_rows: int = MAX_ROWS,
+    max_text_chars: int = MAX_TEXT_CHARS,
     model_process: bool = True,
     bundle: bool = False,
     log_level: str = "info",
@@ -103,8 +104,10 @@ def serve(
         port: TCP port.
         token: Bearer token (default ``$MLOPS_NB_TOKEN``).
         force_insecure: Allow a non-loopback host without a token.
-        max_body_bytes: Largest request body accepted.
+        max_body_bytes: Largest request body accepted (default: derived from
+            ``max_rows`` and the signature, see ``limits``).
         max_rows: Most records per request.
+        max_text_chars: Longest text in a string column without a length rule.
         model_process: Score in a worker process (two cores); False: on a thread.
         bundle: ``model_ref`` is a deployment bundle's folder, not a registry reference.
         log_level: uvicorn's log level.
@@ -116,6 +119,7 @@ def serve(
     options = ServeOptions(
         max_body_bytes=max_body_bytes,
         max_rows=max_rows,
+        max_text_chars=max_text_chars,
         model_process=model_process,
         bundle=bundle,
     )
@@ -210,8 +214,9 @@ def start_server(
     *,
     token: str | None = None,
     force_insecure: bool = False,
-    max_body_bytes: int = MAX_BODY_BYTES,
+    max_body_bytes: int | None = None,
     max_rows: int = MAX_ROWS,
+    max_text_chars: int = MAX_TEXT_CHARS,
     log_predictions: bool = True,
     model_process: bool = True,
     bundle: bool = False,
@@ -231,6 +236,7 @@ def start_server(
     options = ServeOptions(
         max_body_bytes=max_body_bytes,
         max_rows=max_rows,
+        max_text_chars=max_text_chars,
         log_predictions=log_predictions,
         model_process=model_process,
         bundle=bundle,

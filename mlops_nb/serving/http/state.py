@@ -18,7 +18,13 @@ from mlops_nb.registry import LoadedModel, Registry
 from mlops_nb.serving.bundle.load import load_bundle
 from mlops_nb.serving.http.batching import MicroBatcher
 from mlops_nb.serving.http.body import ApiError
-from mlops_nb.serving.http.openapi import signature_columns
+from mlops_nb.serving.http.limits import (
+    RequestLimits,
+    declared_record,
+    long_text_errors,
+    request_limits,
+)
+from mlops_nb.serving.http.openapi import record_schema, signature_columns
 from mlops_nb.serving.inference_log import InferenceLog, LogEntry, inference_backend
 from mlops_nb.serving.options import ServeOptions
 from mlops_nb.serving.scoring import Scorer, Scores
@@ -39,11 +45,13 @@ class ServingState:
         scorer: Scorer,
         worker: ModelProcess | None,
         log: InferenceLog | None,
-        limits: tuple[int, int],
+        limits: RequestLimits,
+        record: dict[str, Any],
     ) -> None:
         self.scorer, self.worker, self.log = scorer, worker, log
         self.batcher = MicroBatcher(worker.score if worker else scorer.score_checked)
-        self.max_body_bytes, self.max_rows = limits
+        self.limits, self.record_schema = limits, record
+        self.max_body_bytes, self.max_rows = limits.max_body_bytes, limits.max_rows
 
     def close(self) -> None:
         """Finish the running batch, stop the model worker, write the queued log entries."""
@@ -54,7 +62,7 @@ class ServingState:
             self.log.close()
 
     def records(self, payload: Any) -> list[Any]:
-        """The ``records`` list of a parsed body, or :class:`ApiError` 413/422 saying why."""
+        """The ``records`` list of a parsed body, or :class:`ApiError` 422 saying why."""
         if not isinstance(payload, dict) or "records" not in payload:
             raise ApiError(422, 'body must be a JSON object {"records": [{...}, ...]}.')
         extra = sorted(str(key) for key in payload if key != "records")
@@ -69,13 +77,20 @@ class ServingState:
             )
         if not records:
             raise ApiError(422, '"records" is empty; send at least one record.')
-        if len(records) > self.max_rows:
+        if len(records) > self.max_rows:  # the schema's maxItems: a 422 like its other rules
             raise ApiError(
-                413,
+                422,
                 f"{len(records):,} records is over the limit of "
                 f"{self.max_rows:,} per request; split them.",
             )
         return records
+
+    def check(self, records: list[Any]) -> Checked:
+        """Check ``records`` against the signature and the server's text cap."""
+        checked = self.scorer.checker.check_records(records)
+        if self.limits.text_columns:
+            checked = long_text_errors(checked, self.limits, self.scorer.checker.names)
+        return checked
 
     def refuse(self, checked: Checked) -> ApiError:
         """The 422 for records that break the contract."""
@@ -127,7 +142,7 @@ class ServingState:
                 "strict": True,
                 "columns": signature_columns(signature),
             },
-            "limits": {"max_body_bytes": self.max_body_bytes, "max_rows": self.max_rows},
+            "limits": self.limits.to_dict(),
             "inference_log": {
                 "path": str(log.path) if log else None,
                 "written": log.written if log else 0,
@@ -189,11 +204,13 @@ def open_state(model_ref: str, settings: Settings | None, options: ServeOptions)
         ServingError: A bad limit (checked before the model is loaded), or a
             worker that cannot start.
     """
-    limits = options.limits()
+    body, rows, text = options.limits()
     if settings is None and not options.bundle:
         settings = load_settings()
     loaded = _load(model_ref, settings, options.bundle)
     scorer = Scorer(loaded)
+    record = record_schema(loaded.signature)
+    limits = request_limits(record, body, rows, text)
     log = None
     if options.log_predictions:
         log = InferenceLog(_log_location(settings, options.bundle, scorer.name))
@@ -201,4 +218,4 @@ def open_state(model_ref: str, settings: Settings | None, options: ServeOptions)
     if options.model_process:
         worker = _worker(model_ref, None if options.bundle else settings, loaded)
         worker.start()
-    return ServingState(scorer, worker, log, limits)
+    return ServingState(scorer, worker, log, limits, declared_record(record, limits))

@@ -6,11 +6,18 @@ handling would take turns on one core. :class:`ModelProcess` starts
 ``python -m mlops_nb.serving.worker`` (see ``main``), which loads the model
 itself through the verified loading of the registry or of a bundle (no pickle,
 not even to start it), and talks to it over its stdin/stdout in the messages
-of ``protocol``. A worker that dies is started again on the next request.
+of ``protocol``.
+
+A worker that dies while scoring (killed, out of memory) fails the requests
+it was scoring with :class:`WorkerUnavailable`, which the server answers with
+503 and ``Retry-After``; a new worker is started at once on a thread of its
+own, and requests that arrive meanwhile wait for it (at most
+:data:`START_TIMEOUT` seconds) instead of failing.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -24,10 +31,16 @@ from mlops_nb.serving.scoring import Scores
 from mlops_nb.serving.worker.protocol import WORKER_MODULE, read_message, write_message
 from mlops_nb.validation.fast import Checked
 
-__all__ = ["START_TIMEOUT", "ModelProcess"]
+__all__ = ["START_TIMEOUT", "ModelProcess", "WorkerUnavailable"]
+
+logger = logging.getLogger("mlops_nb.serving.worker")
 
 START_TIMEOUT = 120.0
 """Seconds the worker may take to load its model and say it is ready."""
+
+
+class WorkerUnavailable(ServingError):
+    """The model worker died while scoring, or cannot be started: try again shortly."""
 
 
 class ModelProcess:
@@ -50,12 +63,19 @@ class ModelProcess:
         self.environment = dict(environment or {})
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id (None while none runs)."""
+        process = self._process
+        return None if process is None else process.pid
 
     def start(self) -> None:
         """Start the worker and wait until it has loaded the model.
 
         Raises:
-            ServingError: The worker could not load the model or did not answer.
+            WorkerUnavailable: The worker could not load the model or did not answer.
         """
         command = [sys.executable, "-m", WORKER_MODULE, *self.source]
         env = {**os.environ, **self.environment}
@@ -65,7 +85,7 @@ class ModelProcess:
             process.kill()
             process.wait()
             reason = (ready or {}).get("error", "it exited; see its output above")
-            raise ServingError(f"the model worker for {self.label} did not start: {reason}")
+            raise WorkerUnavailable(f"the model worker for {self.label} did not start: {reason}")
         self._process = process
 
     @staticmethod
@@ -84,11 +104,14 @@ class ModelProcess:
         """Score ``checked`` in the worker (started again first if it has died).
 
         Raises:
-            ServingError: The worker failed or exited while scoring.
+            WorkerUnavailable: The worker exited while scoring, or cannot start.
+            ServingError: The model failed on these inputs.
         """
         with self._lock:
+            if self._closed:
+                raise WorkerUnavailable(f"the model worker for {self.label} has been stopped.")
             if self._process is None or self._process.poll() is not None:
-                self.close()
+                self._discard()
                 self.start()
             answer = self._ask({"values": checked.values, "rows": checked.rows})
         if "error" in answer:
@@ -109,12 +132,38 @@ class ModelProcess:
             except OSError:
                 answer = None
         if answer is None:
-            self.close()
-            raise ServingError(f"the model worker for {self.label} exited while scoring.")
+            code = process.poll() if process is not None else None
+            self._discard()
+            self._restart_soon()
+            raise WorkerUnavailable(
+                f"the model worker for {self.label} exited while scoring"
+                + (f" (exit status {code})" if code is not None else "")
+                + "; a new one is starting."
+            )
         return answer
 
+    def _restart_soon(self) -> None:
+        """Start a new worker on a thread of its own (score() waits for it on the lock)."""
+
+        def restart() -> None:
+            with self._lock:
+                if self._closed or self._process is not None:
+                    return
+                try:
+                    self.start()
+                except ServingError:
+                    logger.exception("could not restart the model worker for %s", self.label)
+
+        threading.Thread(target=restart, name="model-worker-restart", daemon=True).start()
+
     def close(self, timeout: float = 10.0) -> None:
-        """Stop the worker: end of its input, then kill it if it has not exited in ``timeout`` s."""
+        """Stop the worker for good: end of its input, then kill it after ``timeout`` s."""
+        self._closed = True
+        with self._lock:
+            self._discard(timeout)
+
+    def _discard(self, timeout: float = 10.0) -> None:
+        """Stop the current worker process, if any (it may be started again)."""
         process, self._process = self._process, None
         if process is None:
             return
