@@ -35,6 +35,7 @@ import pandas as pd
 from mlops_nb.config import Settings
 from mlops_nb.errors import ServingError
 from mlops_nb.jsonvalues import finite_list
+from mlops_nb.registry.names import validate_name
 from mlops_nb.store import Backend, Connection, SQLiteBackend, open_backend
 
 __all__ = [
@@ -71,8 +72,12 @@ STOP = None
 
 
 def inference_log_path(settings: Settings, model: str) -> Path:
-    """``<outputs>/inference/<model>.db``."""
-    return settings.outputs / "inference" / f"{model}.db"
+    """``<outputs>/inference/<model>.db``.
+
+    Raises:
+        RegistryError: ``model`` is not a model name (``../x`` would leave the folder).
+    """
+    return settings.outputs / "inference" / f"{validate_name(model)}.db"
 
 
 def inference_backend(settings: Settings, model: str) -> Backend:
@@ -233,7 +238,7 @@ def _locate(source: Settings | str | Path | Backend, model: str) -> Backend:
     if not isinstance(source, str | Path):
         return source
     path = Path(source).expanduser()
-    return SQLiteBackend(path / f"{model}.db" if path.is_dir() else path)
+    return SQLiteBackend(path / f"{validate_name(model)}.db" if path.is_dir() else path)
 
 
 def _columns(rows: list[Any]) -> dict[str, list[Any]]:
