@@ -146,3 +146,27 @@ def test_feature_pipeline_selects_k_features() -> None:
         build_feature_pipeline(types, "ranking")
     with pytest.raises(PreparationError, match="Unknown selection method 'lasso'"):
         build_feature_pipeline(types, "binary", selection="lasso")
+
+
+def test_mutual_info_beyond_score_rows_is_estimated_on_a_seeded_subsample(monkeypatch) -> None:
+    from sklearn.feature_selection import mutual_info_classif
+
+    from mlops_nb.features import select
+
+    X, y = signal_and_noise(n=1_000)
+    matrix = X.to_numpy(float)
+    whole = select.score_features(matrix, y, task="binary", method="mutual_info", seed=0)
+    monkeypatch.setattr(select, "SCORE_ROWS", 300)
+    sub = select.score_features(matrix, y, task="binary", method="mutual_info", seed=0)
+
+    rows = np.sort(np.random.default_rng(0).choice(1_000, 300, replace=False))
+    discrete = np.all((matrix == 0) | (matrix == 1), axis=0)
+    expected = mutual_info_classif(
+        matrix[rows], np.asarray(y)[rows], discrete_features=discrete, random_state=0
+    )
+    np.testing.assert_allclose(sub, expected)
+    assert not np.allclose(sub, whole), "the estimate must come from the 300 rows"
+    # the ranking a selection is made from holds on the subsample
+    assert np.argmax(sub) == np.argmax(whole) == list(X.columns).index("signal")
+    again = select.score_features(matrix, y, task="binary", method="mutual_info", seed=0)
+    np.testing.assert_array_equal(sub, again)
