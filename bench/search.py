@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scale import search_data, table  # noqa: E402
+from scale import search_data, table
 
 
 def one_size(rows: int) -> list[list[str]]:
