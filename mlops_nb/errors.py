@@ -27,6 +27,7 @@ structured attributes naming *where* it happened, and a message that says
     ├── RegistryError            model registry: bad name, untrusted or tampered package
     │   └── ModelNotFoundError   unknown model name, version or alias        (also LookupError)
     ├── ServingError             model server: unsafe bind, bad limits, no inference log
+    │   └── ModelWorkerError     the model worker died while scoring or cannot start (503)
     └── MonitoringError          drift or performance monitoring cannot run (also ValueError)
 
 Third-party errors (papermill, nbclient, pandas, SQLAlchemy, pandera) are
@@ -248,4 +249,12 @@ class ServingError(MlopsNbError):
     Raised before a server starts (an unsafe host without a token, a bad limit,
     a signature the server cannot check, a port in use) and by
     :func:`mlops_nb.serving.read_inference_log`.
+    """
+
+
+class ModelWorkerError(ServingError):
+    """The model worker process died while scoring, or cannot be started.
+
+    The server answers the requests it was scoring with 503 and ``Retry-After``
+    and starts a new worker; at startup it is raised by ``start_server``.
     """

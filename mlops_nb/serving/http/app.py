@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from mlops_nb.config import Settings
+from mlops_nb.errors import ModelWorkerError
 from mlops_nb.serving.http.auth import OPEN_PATHS, BearerAuth
 from mlops_nb.serving.http.body import ApiError, json_response, parse_json, read_body
 from mlops_nb.serving.http.payloads import (
@@ -46,7 +47,6 @@ from mlops_nb.serving.http.payloads import (
 )
 from mlops_nb.serving.http.state import ServingState, open_state
 from mlops_nb.serving.options import MAX_ROWS, MAX_TEXT_CHARS, ServeOptions, resolve_token
-from mlops_nb.serving.worker.process import WorkerUnavailable
 
 __all__ = ["app_for", "create_app"]
 
@@ -268,7 +268,7 @@ def app_for(
     _routes(app, state)
     app.openapi = lambda: _openapi(app, state, token is not None)  # type: ignore[method-assign]
     app.add_exception_handler(ApiError, _refused)
-    app.add_exception_handler(WorkerUnavailable, _unavailable)
+    app.add_exception_handler(ModelWorkerError, _unavailable)
     app.add_exception_handler(Exception, _internal)
     if token is not None:
         app.add_middleware(BearerAuth, token=token)

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from mlops_nb.errors import ModelWorkerError
 from mlops_nb.serving.scoring import Scores, merge_checked
-from mlops_nb.serving.worker.process import WorkerUnavailable
 from mlops_nb.validation.fast import Checked
 
 __all__ = ["LINGER", "MicroBatcher"]
@@ -126,7 +126,7 @@ class MicroBatcher:
         """
         try:
             scores = self._score(merge_checked(items))
-        except WorkerUnavailable as exc:
+        except ModelWorkerError as exc:
             return [exc] * len(items)
         except Exception as exc:
             return [exc] if len(items) == 1 else [self._alone(item) for item in items]

@@ -9,7 +9,7 @@ not even to start it), and talks to it over its stdin/stdout in the messages
 of ``protocol``.
 
 A worker that dies while scoring (killed, out of memory) fails the requests
-it was scoring with :class:`WorkerUnavailable`, which the server answers with
+it was scoring with :class:`ModelWorkerError`, which the server answers with
 503 and ``Retry-After``; a new worker is started at once on a thread of its
 own, and requests that arrive meanwhile wait for it (at most
 :data:`START_TIMEOUT` seconds) instead of failing.
@@ -26,21 +26,17 @@ from typing import Any
 
 import numpy as np
 
-from mlops_nb.errors import ServingError
+from mlops_nb.errors import ModelWorkerError, ServingError
 from mlops_nb.serving.scoring import Scores
 from mlops_nb.serving.worker.protocol import WORKER_MODULE, read_message, write_message
 from mlops_nb.validation.fast import Checked
 
-__all__ = ["START_TIMEOUT", "ModelProcess", "WorkerUnavailable"]
+__all__ = ["START_TIMEOUT", "ModelProcess"]
 
 logger = logging.getLogger("mlops_nb.serving.worker")
 
 START_TIMEOUT = 120.0
 """Seconds the worker may take to load its model and say it is ready."""
-
-
-class WorkerUnavailable(ServingError):
-    """The model worker died while scoring, or cannot be started: try again shortly."""
 
 
 class ModelProcess:
@@ -75,7 +71,7 @@ class ModelProcess:
         """Start the worker and wait until it has loaded the model.
 
         Raises:
-            WorkerUnavailable: The worker could not load the model or did not answer.
+            ModelWorkerError: The worker could not load the model or did not answer.
         """
         command = [sys.executable, "-m", WORKER_MODULE, *self.source]
         env = {**os.environ, **self.environment}
@@ -85,7 +81,7 @@ class ModelProcess:
             process.kill()
             process.wait()
             reason = (ready or {}).get("error", "it exited; see its output above")
-            raise WorkerUnavailable(f"the model worker for {self.label} did not start: {reason}")
+            raise ModelWorkerError(f"the model worker for {self.label} did not start: {reason}")
         self._process = process
 
     @staticmethod
@@ -104,12 +100,12 @@ class ModelProcess:
         """Score ``checked`` in the worker (started again first if it has died).
 
         Raises:
-            WorkerUnavailable: The worker exited while scoring, or cannot start.
+            ModelWorkerError: The worker exited while scoring, or cannot start.
             ServingError: The model failed on these inputs.
         """
         with self._lock:
             if self._closed:
-                raise WorkerUnavailable(f"the model worker for {self.label} has been stopped.")
+                raise ModelWorkerError(f"the model worker for {self.label} has been stopped.")
             if self._process is None or self._process.poll() is not None:
                 self._discard()
                 self.start()
@@ -135,7 +131,7 @@ class ModelProcess:
             code = process.poll() if process is not None else None
             self._discard()
             self._restart_soon()
-            raise WorkerUnavailable(
+            raise ModelWorkerError(
                 f"the model worker for {self.label} exited while scoring"
                 + (f" (exit status {code})" if code is not None else "")
                 + "; a new one is starting."
