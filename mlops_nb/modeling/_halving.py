@@ -78,8 +78,18 @@ def race_search(
     rows: int,
     search_rows: int,
     factor: int,
+    rarest: int | None = None,
 ) -> HalvingGridSearchCV:
-    """The unfitted halving search over ``race``, without refit (the caller refits once)."""
+    """The unfitted halving search over ``race``, without refit (the caller refits once).
+
+    ``rarest`` (classification) is the row count of the rarest class in the
+    ``rows`` training rows: the first rung is made large enough to hold about
+    :data:`RARE_ROWS` rows of it, because a rung's subsample is drawn without
+    stratification and a fold without a class cannot be fitted or scored.
+    When that leaves no room for halving, the race has fewer rungs (one: every
+    setting on ``search_rows`` rows, as the full search on those rows).
+    """
+    top = min(rows, search_rows)
     first_model = race.grid[0]["model"][0]
     steps = [*clone(features).steps, ("model", clone(first_model))]
     return HalvingGridSearchCV(
@@ -87,8 +97,8 @@ def race_search(
         race.grid,
         factor=factor,
         resource="n_samples",
-        max_resources=min(rows, search_rows),
-        min_resources="exhaust",
+        max_resources=top,
+        min_resources=first_rung(len(race.grid), top, factor, rows, rarest),
         scoring=metric.scorer,
         cv=splitter,
         refit=False,
@@ -96,6 +106,25 @@ def race_search(
         n_jobs=n_jobs,
         error_score="raise",
     )
+
+
+RARE_ROWS = 30
+"""Rows of the rarest class a first rung's subsample is sized to hold (on average)."""
+
+
+def first_rung(settings: int, top: int, factor: int, rows: int, rarest: int | None) -> int:
+    """Rows of the first rung: the last rung gets ``top`` rows, unless a rare class needs more.
+
+    As scikit-learn's ``min_resources="exhaust"``: ``top`` divided by ``factor``
+    once per rung the settings need, but at least enough rows to expect
+    :data:`RARE_ROWS` rows of the rarest class, and never more than ``top``.
+    """
+    rungs = 1  # 1 + floor(log_factor(settings)), in integers
+    while factor**rungs <= settings:
+        rungs += 1
+    exhaust = top // int(factor ** (rungs - 1))
+    needed = -(-RARE_ROWS * rows // rarest) if rarest else 0  # ceiling division
+    return max(1, min(top, max(exhaust, needed)))
 
 
 def race_tables(
@@ -156,8 +185,8 @@ def _setting_params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _ranks(trials: pd.DataFrame, metric: Metric) -> pd.Series:
-    """1 = best: a higher rung first, then the better score (ties share a rank)."""
-    score = trials["mean_cv_score"] * (-1 if metric.higher_is_better else 1)
+    """1 = best: a higher rung first, then the better score (ties share a rank; NaN is worst)."""
+    score = (trials["mean_cv_score"] * (-1 if metric.higher_is_better else 1)).fillna(np.inf)
     keys = list(zip(-trials["rung"], score, strict=True))
     return pd.Series(
         [1 + sum(1 for other in keys if other < key) for key in keys], index=trials.index, dtype=int

@@ -40,6 +40,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import RandomizedSearchCV
@@ -48,7 +49,7 @@ from threadpoolctl import threadpool_limits
 
 from mlops_nb.config import SCHEDULER_ENV
 from mlops_nb.errors import MlopsNbError, ModelingError
-from mlops_nb.modeling._checks import check_data, check_task
+from mlops_nb.modeling._checks import check_data, check_task, is_classification
 from mlops_nb.modeling._cluster import (
     ClusterShape,
     cluster_client,
@@ -231,6 +232,7 @@ def tune(
             rows=len(X),
             search_rows=search_rows,
             factor=factor,
+            rarest=_rarest(target, task),
         )
         return _run_race(searcher, race, X, y, metric, notes, n_jobs, address)
 
@@ -250,6 +252,13 @@ def tune(
     cores = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
     shape = ClusterShape("", 1, cores)
     return _result(found, metric, splitter.get_n_splits(), notes, shape, len(X))
+
+
+def _rarest(target: Any, task: str) -> int | None:
+    """Rows of the rarest class for classification, ``None`` for regression."""
+    if not is_classification(task):
+        return None
+    return int(pd.Series(np.asarray(target)).value_counts().min())
 
 
 def _run_race(

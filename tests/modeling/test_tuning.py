@@ -260,3 +260,34 @@ def test_a_failing_race_names_its_candidates(binary: Problem) -> None:
         tune(*args, search_rows=10)
     with pytest.raises(ModelingError, match="factor must be an integer of at least 2"):
         tune(*args, factor=1)
+
+
+def test_the_first_rung_holds_enough_rows_of_the_rarest_class() -> None:
+    from mlops_nb.modeling._halving import RARE_ROWS, first_rung
+
+    assert first_rung(6, 300, 3, rows=1_000, rarest=500) == 100  # as "exhaust": 100, then 300
+    assert first_rung(9, 900, 3, rows=900, rarest=450) == 100  # three rungs: 100, 300, 900
+    assert first_rung(6, 300, 3, rows=1_000, rarest=200) == 150  # 30 of 200 in 1,000 rows
+    assert first_rung(6, 300, 3, rows=1_000, rarest=50) == 300  # one rung: the full search
+    assert first_rung(1, 300, 3, rows=1_000, rarest=None) == 300
+    assert RARE_ROWS * 1_000 // 200 == 150
+
+
+def test_a_rare_class_gets_a_race_it_can_fit(binary: Problem) -> None:
+    y = pd.Series("no", index=binary.y_train.index)
+    y.iloc[::60] = "yes"  # about 1.7 % of the rows
+    rarest = int((y == "yes").sum())
+    result = tune(binary.features, binary.X_train, y, "binary", budget=6, cv=2, seed=0)
+
+    first = int(result.trials["rows"].min())
+    assert first >= min(len(y), -(-30 * len(y) // rarest)) - 3
+    assert result.best_estimator.predict_proba(binary.X_test).shape == (len(binary.X_test), 2)
+
+
+def test_a_nan_score_ranks_last() -> None:
+    from mlops_nb.modeling._halving import _ranks
+    from mlops_nb.modeling.metrics import primary_metric
+
+    trials = pd.DataFrame({"mean_cv_score": [0.7, np.nan, 0.9], "rung": [1, 1, 1]})
+    assert list(_ranks(trials, primary_metric("binary"))) == [2, 3, 1]
+    assert list(_ranks(trials, primary_metric("regression"))) == [1, 3, 2]
