@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from mlops_nb.cli.output import console
 from mlops_nb.config import load_settings
+from mlops_nb.errors import MlopsNbError
 
 if TYPE_CHECKING:
     from mlops_nb.maintenance.doctor import Finding, Report
@@ -35,7 +36,15 @@ def doctor(
     """Check the store, registry, runs, cache and snapshots; say what is wrong and the fix."""
     from mlops_nb.maintenance.doctor import doctor as examine
 
-    report = examine(load_settings(), repair=repair)
+    try:
+        report = examine(load_settings(), repair=repair)
+    except OSError as exc:  # each check reports what it cannot read: this is a last resort
+        where = exc.filename if exc.filename is not None else "a file of the project"
+        raise MlopsNbError(
+            f"the doctor cannot read {where} ({type(exc).__name__}: {exc.strerror or exc}); "
+            f"check its permissions and owner (ls -ld {where}), then run the doctor again",
+            path=where,
+        ) from exc
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -262,9 +263,160 @@ def test_a_corrupt_sqlite_store_is_found_and_kept_for_a_person(outputs: Path, wh
     assert ".recover" in done.stdout  # the fix
     assert "Traceback" not in done.stdout + done.stderr
     assert "runs       ok (1 runs" in done.stdout, "what does not need the store is still checked"
+    package = files_of(outputs / "registry" / "churn" / "1")
     repaired = doctor(outputs, "--repair")
     assert repaired.returncode == 1
     assert database.read_bytes() == bytes(data), "the damaged store is kept as found"
+    assert "registry-unchecked" in repaired.stdout, "the skipped registry checks are a finding"
+    assert "unregistered-package:" not in repaired.stdout
+    assert files_of(outputs / "registry" / "churn" / "1") == package, "never set aside"
+    assert list((outputs / "registry" / "churn").iterdir()) == [
+        outputs / "registry" / "churn" / "1"
+    ]
+
+
+def test_a_deleted_store_leaves_every_registered_package_where_it_is(outputs: Path) -> None:
+    for path in outputs.glob("mlops.db*"):  # the database, and its -wal / -shm if any
+        path.unlink()
+    package = files_of(outputs / "registry" / "churn" / "1")
+    code, found = findings(outputs, "--repair")
+    assert code == 1
+    kinds = {f["kind"]: f for f in found}
+    assert "unregistered-package" not in kinds
+    unchecked = kinds["registry-unchecked"]
+    assert unchecked["where"] == str(outputs / "registry") and not unchecked["repaired"]
+    assert "does not exist" in unchecked["message"] and "backup" in unchecked["fix"]
+    assert files_of(outputs / "registry" / "churn" / "1") == package
+    assert [p.name for p in (outputs / "registry" / "churn").iterdir()] == ["1"]
+    assert not (outputs / "mlops.db").exists(), "the doctor does not create a store"
+
+
+def test_an_empty_run_folder_is_removed_only_once_it_is_old(outputs: Path) -> None:
+    empty = outputs / "runs" / "20990101T000000.000000Z-e0e0"
+    empty.mkdir()  # a run may be starting now: it writes run.json next
+    code, found = findings(outputs, "--repair")
+    assert code == 1
+    (finding,) = found
+    assert finding["kind"] == "empty-run-folder" and finding["where"] == str(empty)
+    assert not finding["repairable"] and not finding["repaired"]
+    assert "may be a run starting now" in finding["fix"]
+    assert empty.is_dir(), "a fresh empty run folder is kept"
+
+    an_hour_ago = time.time() - 3600
+    os.utime(empty, (an_hour_ago, an_hour_ago))
+    code, found = findings(outputs, "--repair")
+    assert code == 0 and [f["kind"] for f in found] == ["empty-run-folder"]
+    assert found[0]["repaired"] and not empty.exists()
+    assert findings(outputs) == (0, [])
+
+
+def test_only_the_temporary_names_of_mlops_nb_writers_are_leftovers(outputs: Path) -> None:
+    folder = run_dir(outputs)
+    train = folder / "05_train"
+    kept = [
+        folder / ".env.template",  # a person's files: 8 letters after the last dot
+        folder / ".train.notebook",
+        train / ".env.template",
+        train / ".train.notebook",
+        outputs / "snapshots" / ".env.template",
+        outputs / "registry" / ".train.notebook",
+        train / "extra" / ".leaderboard.parquet.a1b2c3d4",  # no writer's temporary is this deep
+        folder / ".leaderboard.parquet.a1b2c3d4",  # artifacts are written in stage folders
+    ]
+    (train / "extra").mkdir()
+    for path in kept:
+        path.write_text("mine")
+    leftover = folder / ".run.json.k2j4h5g6"
+    leftover.write_text("half")
+
+    code, found = findings(outputs, "--repair")
+    assert code == 0, found
+    assert [(f["kind"], f["where"], f["repaired"]) for f in found] == [
+        ("leftover", str(leftover), True)
+    ]
+    assert not leftover.exists()
+    assert all(path.read_text() == "mine" for path in kept), "a person's files stay"
+
+
+def unreadable(path: Path) -> OSError:
+    return PermissionError(13, "Permission denied", str(path))
+
+
+def test_files_the_doctor_cannot_read_are_findings_naming_them(
+    outputs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlops_nb.artifacts import sha256 as hashed
+    from mlops_nb.config import load_settings
+    from mlops_nb.maintenance import doctor as doctor_package
+    from mlops_nb.maintenance.doctor import checksums
+
+    model = outputs / "registry" / "churn" / "1" / "model.skops"
+    folder = run_dir(outputs)
+    listed = Path.iterdir
+
+    def sha256(path: Path) -> str:  # as if chmod 000 (root reads anything: so injected)
+        if path == model:
+            raise unreadable(path)
+        return hashed(path)
+
+    def iterdir(self: Path) -> Iterator[Path]:
+        if self == folder:
+            raise unreadable(self)
+        return listed(self)
+
+    def cache(project: Any) -> None:  # an OSError without a file name, from anywhere
+        raise OSError("Input/output error")
+
+    monkeypatch.setattr(checksums, "sha256", sha256)
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    monkeypatch.setattr(doctor_package, "check_cache", cache)
+    monkeypatch.setenv("MLOPS_NB_OUTPUTS", str(outputs))
+    report = doctor_package.doctor(load_settings(REPO), repair=True)
+
+    where = {(f.check, f.kind, f.where): f for f in report.findings}
+    model_finding = where[("registry", "unreadable-file", str(model))]
+    assert "cannot be read (Permission denied)" in model_finding.message
+    assert f"check its permissions and owner (ls -ld {model})" in model_finding.fix
+    run_finding = where[("runs", "unreadable", str(folder))]
+    assert "Permission denied" in run_finding.message and "permissions" in run_finding.fix
+    (cache_finding,) = [f for f in report.findings if f.check == "cache"]
+    assert cache_finding.kind == "unreadable" and "Input/output error" in cache_finding.message
+    assert report.checked["snapshots"]["snapshots"] == 1, "the checks after it still ran"
+    assert report.exit_code == 1 and not any(f.repaired for f in report.findings)
+    assert model.is_file()
+
+
+def test_an_oserror_escaping_the_checks_is_a_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlops_nb.cli import doctor as command
+    from mlops_nb.errors import MlopsNbError
+    from mlops_nb.maintenance import doctor as doctor_package
+
+    def failing(settings: Any, *, repair: bool) -> None:
+        raise unreadable(Path("/somewhere/run.json"))
+
+    monkeypatch.setattr(doctor_package, "doctor", failing)
+    with pytest.raises(MlopsNbError, match=r"cannot read /somewhere/run\.json .*permissions"):
+        command.doctor(repair=False, as_json=True)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 file anyway")
+def test_a_chmod_000_file_and_folder_are_findings_not_a_traceback(outputs: Path) -> None:
+    model = outputs / "registry" / "churn" / "1" / "model.skops"
+    stage = run_dir(outputs) / "05_train"
+    model.chmod(0)
+    stage.chmod(0)
+    try:
+        done = doctor(outputs, "--json")
+    finally:
+        model.chmod(0o644)
+        stage.chmod(0o755)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    found = {f["where"]: f for f in json.loads(done.stdout)["findings"]}
+    assert found[str(model)]["kind"] == "unreadable-file"
+    assert "permissions" in found[str(model)]["fix"]
 
 
 def test_an_unreachable_store_exits_2_with_a_message(

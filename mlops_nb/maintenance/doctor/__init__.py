@@ -27,6 +27,9 @@ is touched.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from mlops_nb.config import Settings
 from mlops_nb.maintenance.doctor.cache import check_cache
 from mlops_nb.maintenance.doctor.findings import CHECKS, Finding, Report
@@ -59,17 +62,35 @@ def doctor(settings: Settings, *, repair: bool = False) -> Report:
     report = Report(backend.display_url, repair)
     project = Project(settings, backend, artifact_location(settings), report)
     try:
-        check_store(project)
+        with _guarded(project, "store", "the store's integrity and schema were"):
+            check_store(project)
         project.live = live_runs(settings.runs_dir) + live_tracking_runs(project)
         if project.live:
             report.notes.append(f"live now: {', '.join(project.live)}")
-        check_tracking_runs(project)
-        check_inference_logs(project)
-        check_registry(project)
-        check_runs(project)
-        check_cache(project)
-        check_snapshots(project)
+        with _guarded(project, "store", "its tracking runs were"):
+            check_tracking_runs(project)
+        with _guarded(project, "store", "the inference logs were"):
+            check_inference_logs(project)
+        with _guarded(project, "registry", "the rest of the registry was"):
+            check_registry(project)
+        with _guarded(project, "runs", "the rest of the runs were"):
+            check_runs(project)
+        with _guarded(project, "cache", "the rest of the cache was"):
+            check_cache(project)
+        with _guarded(project, "snapshots", "the rest of the snapshots were"):
+            check_snapshots(project)
     finally:
         if project.conn is not None:
             project.conn.close()
     return report
+
+
+@contextmanager
+def _guarded(project: Project, check: str, skipped: str) -> Iterator[None]:
+    """A file or folder a check cannot read (permissions...) is a finding, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        if check == "store" and project.conn is None and not project.unread:
+            project.unread = "unreadable"
+        project.report.unreadable(check, exc, f"({check})", skipped)

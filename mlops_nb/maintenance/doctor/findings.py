@@ -6,10 +6,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["CHECKS", "Finding", "Report"]
+__all__ = ["CHECKS", "Finding", "Report", "permissions_fix"]
 
 CHECKS = ("store", "registry", "runs", "cache", "snapshots")
 """The parts of a project the doctor checks, in the order it reports them."""
+
+
+def permissions_fix(path: object) -> str:
+    """The fix of a file or folder the doctor cannot read."""
+    return (
+        f"check its permissions and owner (ls -ld {path}): the user running mlops-nb must "
+        f"be able to read it (and list it, for a folder); then run the doctor again"
+    )
 
 
 @dataclass
@@ -79,6 +87,18 @@ class Report:
             else:
                 finding.repaired = True
         return finding
+
+    def unreadable(self, check: str, exc: OSError, what: object, skipped: str) -> Finding:
+        """Record that ``what`` could not be read (``exc``) and that ``skipped`` was not checked."""
+        where = exc.filename if exc.filename is not None else what
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return self.add(
+            check,
+            "unreadable",
+            where,
+            f"{where} cannot be read ({type(exc).__name__}: {reason}): {skipped} not checked",
+            permissions_fix(where),
+        )
 
     def count(self, check: str, what: str, number: int = 1) -> None:
         """Count ``number`` more ``what`` looked at by ``check``."""

@@ -26,6 +26,8 @@ class Project:
         report: Where the checks add their findings.
         conn: A connection to the store; None when it does not exist yet or is damaged
             (the checks that read it are then skipped).
+        unread: Why the store was not read (``missing``, ``damaged``, ``unreadable``),
+            "" when it was.
         live: The processes that may be writing now (``run 2026...-ab12 (pid 123)``):
             while there is one, nothing a writer could still be using is repaired.
         versions: Each store component's schema version.
@@ -37,6 +39,7 @@ class Project:
     location: ArtifactLocation
     report: Report
     conn: Connection | None = None
+    unread: str = ""
     live: list[str] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)
     stages: dict[Path, list[Problem]] = field(default_factory=dict)

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from mlops_nb.maintenance.doctor import leftovers
-from mlops_nb.maintenance.doctor.checksums import Problem, file_problems
+from mlops_nb.maintenance.doctor.checksums import UNREADABLE, Problem, file_problems
+from mlops_nb.maintenance.doctor.findings import permissions_fix
 from mlops_nb.maintenance.doctor.project import Project
 
 __all__ = ["check_registry"]
@@ -33,9 +34,14 @@ _VERSIONS = "SELECT name, version, status, path, sha256, files FROM registry_ver
 
 
 def check_registry(project: Project) -> None:
-    """Check every version's files, the aliases against their audit history, and leftovers."""
-    registered: set[tuple[str, int]] = set()
+    """Check every version's files, the aliases against their audit history, and leftovers.
+
+    Which package folders have a row is known only from the registry's tables: when
+    they could not be read (no store, a damaged one, no registry tables), no folder
+    is taken for unregistered (and none is set aside); a finding says so instead.
+    """
     if project.has("registry"):
+        registered: set[tuple[str, int]] = set()
         for name, version, status, path, digest, files in project.rows(
             _VERSIONS + " ORDER BY name, version"
         ):
@@ -43,8 +49,57 @@ def check_registry(project: Project) -> None:
             project.report.count("registry", "versions")
             _check_version(project, f"{name}:{version}", path, digest, files, status)
         _check_aliases(project)
-    _check_unregistered(project, registered)
+        _check_unregistered(project, registered)
+    else:
+        _unchecked(project)
     _check_staging(project)
+
+
+def _unchecked(project: Project) -> None:
+    """Package folders that cannot be checked: the store's registry tables were not read."""
+    packages = list(_package_folders(project.settings.registry_dir))
+    if not packages:
+        return
+    url = project.backend.display_url
+    if project.unread == "missing":
+        why, fix = (
+            f"the store {url} does not exist",
+            f"restore {url} from a backup (it holds each version's row and recorded "
+            f"SHA-256), then run the doctor again",
+        )
+    elif project.unread:
+        why, fix = (
+            f"the store {url} could not be read (see the store's finding)",
+            "recover or restore the store as the store's finding says, then run the doctor again",
+        )
+    else:
+        why, fix = (
+            f"the store {url} has no registry tables",
+            f"if this project's registry was in another store, point MLOPS_NB_STORE at it; "
+            f"otherwise restore {url} from a backup; then run the doctor again",
+        )
+    project.report.add(
+        "registry",
+        "registry-unchecked",
+        project.settings.registry_dir,
+        f"{len(packages)} package folder(s) were not checked, and none is taken for "
+        f"unregistered or set aside: {why}, so which versions are registered, and "
+        f"their recorded SHA-256, are unknown",
+        fix,
+    )
+    project.report.notes.append(
+        "the registry's tables could not be read: the version, alias and unregistered-package "
+        "checks were skipped; no package folder was moved"
+    )
+
+
+def _package_folders(root: Path) -> Iterator[tuple[str, Path]]:
+    """Every ``registry/<model>/<n>`` folder: ``(model, folder)``."""
+    for model in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        if model.name.startswith("."):
+            continue
+        for folder in sorted(p for p in model.iterdir() if p.is_dir() and p.name.isdigit()):
+            yield model.name, folder
 
 
 def _check_version(
@@ -58,14 +113,10 @@ def _check_version(
         _check_published(project, ref, json.loads(files), retire)
         if not folder.is_dir():
             return  # not fetched to this machine yet: what is published is what counts
+    restore = f"restore the registered file from a backup (its SHA-256 is recorded), or {retire}"
     for kind, problem, where in _package_problems(folder, digest):
-        project.report.add(
-            "registry",
-            kind,
-            where,
-            f"{ref}: {problem}",
-            f"restore the registered file from a backup (its SHA-256 is recorded), or {retire}",
-        )
+        fix = permissions_fix(where) if kind == UNREADABLE else restore
+        project.report.add("registry", kind, where, f"{ref}: {problem}", fix)
 
 
 def _package_problems(folder: Path, digest: str) -> Iterator[Problem]:
@@ -76,7 +127,10 @@ def _package_problems(folder: Path, digest: str) -> Iterator[Problem]:
     try:
         metadata: dict[str, Any] = json.loads((folder / METADATA_FILE).read_text())
     except (OSError, ValueError) as exc:
-        yield "unreadable-metadata", f"{METADATA_FILE} cannot be read ({exc})", folder
+        if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+            yield UNREADABLE, f"{METADATA_FILE} cannot be read ({exc})", folder / METADATA_FILE
+        else:
+            yield "unreadable-metadata", f"{METADATA_FILE} cannot be read ({exc})", folder
         metadata = {}
     recorded = (metadata.get("model") or {}).get("sha256")
     if metadata and recorded != digest:
@@ -140,25 +194,24 @@ def _check_aliases(project: Project) -> None:
 
 
 def _check_unregistered(project: Project, registered: set[tuple[str, int]]) -> None:
-    """Package folders with no row: a registration killed between the move and the commit."""
-    root = project.settings.registry_dir
-    for model in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
-        if model.name.startswith("."):
+    """Package folders with no row: a registration killed between the move and the commit.
+
+    Only called once the registry's rows were read (``registered`` is then what is).
+    """
+    for model, folder in _package_folders(project.settings.registry_dir):
+        if (model, int(folder.name)) in registered:
             continue
-        for folder in sorted(p for p in model.iterdir() if p.is_dir() and p.name.isdigit()):
-            if (model.name, int(folder.name)) in registered:
-                continue
-            project.report.add(
-                "registry",
-                "unregistered-package",
-                folder,
-                f"a package folder with no row in the store ({model.name}:{folder.name} was "
-                f"never registered: its registration was cut short)",
-                "--repair sets it aside as .orphan-... beside it (as the next registration "
-                "would); nothing is deleted"
-                + (f"; {project.busy_note()}" if not project.quiet else ""),
-                repair=partial(_set_aside, folder) if project.quiet else None,
-            )
+        project.report.add(
+            "registry",
+            "unregistered-package",
+            folder,
+            f"a package folder with no row in the store ({model}:{folder.name} was "
+            f"never registered: its registration was cut short)",
+            "--repair sets it aside as .orphan-... beside it (as the next registration "
+            "would); nothing is deleted"
+            + (f"; {project.busy_note()}" if not project.quiet else ""),
+            repair=partial(_set_aside, folder) if project.quiet else None,
+        )
 
 
 def _set_aside(folder: Path) -> None:
@@ -167,7 +220,7 @@ def _set_aside(folder: Path) -> None:
 
 
 def _check_staging(project: Project) -> None:
-    for path in leftovers.leftovers(project.settings.registry_dir, deep=False):
+    for path in leftovers.registry_leftovers(project.settings.registry_dir):
         project.report.add(
             "registry",
             "leftover",

@@ -12,25 +12,42 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mlops_nb.artifacts import write_json
 from mlops_nb.maintenance.doctor import leftovers
-from mlops_nb.maintenance.doctor.checksums import Problem, file_problems
+from mlops_nb.maintenance.doctor.checksums import UNREADABLE, Problem, file_problems
+from mlops_nb.maintenance.doctor.findings import permissions_fix
 from mlops_nb.maintenance.doctor.project import Project
 from mlops_nb.pipeline import archive, report
 from mlops_nb.stage import MANIFEST
 from mlops_nb.store.runs import RunIndex
 
-__all__ = ["check_runs", "live_runs", "stage_problems"]
+__all__ = ["EMPTY_RUN_AGE", "check_runs", "live_runs", "stage_problems"]
+
+
+EMPTY_RUN_AGE = 600.0
+"""Seconds an empty run folder must have been left alone before ``--repair`` removes it.
+
+A run creates its folder, then writes run.json: until then it is invisible to
+:func:`live_runs`, so a fresh empty folder may be a run starting now.
+"""
 
 
 def live_runs(runs_dir: Path) -> list[str]:
-    """The runs under ``runs_dir`` whose run.json says running and whose process is alive."""
+    """The runs under ``runs_dir`` whose run.json says running and whose process is alive.
+
+    A runs folder that cannot be listed may hold live runs: it is named as one.
+    """
     found = []
-    for folder in _run_folders(runs_dir):
+    try:
+        folders = _run_folders(runs_dir)
+    except OSError as exc:
+        return [f"the runs of {runs_dir} (it cannot be listed: {exc.strerror or exc})"]
+    for folder in folders:
         record = _read(folder)
         if record is not None and _alive(record):
             found.append(f"run {folder.name} (pid {record.get('pid')})")
@@ -47,19 +64,26 @@ def check_runs(project: Project) -> None:
     indexed = _indexed_status(project)
     for folder in _run_folders(project.settings.runs_dir):
         project.report.count("runs", "runs")
-        record = _read(folder)
-        if record is None:
-            _unreadable(project, folder)
-            continue
-        if _alive(record):
-            project.report.notes.append(f"run {folder.name} is running: not checked")
-            continue
-        if record.get("status") == "running":
-            _stale(project, folder, record)
-        else:
-            _check_index_row(project, folder, record, indexed.get(folder.name))
-        _check_stages(project, folder, record)
-        _check_leftovers(project, folder)
+        try:
+            _check_run(project, folder, indexed)
+        except OSError as exc:
+            project.report.unreadable("runs", exc, folder, f"the rest of run {folder.name} was")
+
+
+def _check_run(project: Project, folder: Path, indexed: dict[str, str]) -> None:
+    record = _read(folder, strict=True)
+    if record is None:
+        _unreadable(project, folder)
+        return
+    if _alive(record):
+        project.report.notes.append(f"run {folder.name} is running: not checked")
+        return
+    if record.get("status") == "running":
+        _stale(project, folder, record)
+    else:
+        _check_index_row(project, folder, record, indexed.get(folder.name))
+    _check_stages(project, folder, record)
+    _check_leftovers(project, folder, record)
 
 
 def _run_folders(runs_dir: Path) -> list[Path]:
@@ -68,10 +92,21 @@ def _run_folders(runs_dir: Path) -> list[Path]:
     return sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _read(folder: Path) -> dict[str, Any] | None:
+def _read(folder: Path, *, strict: bool = False) -> dict[str, Any] | None:
+    """run.json's record; None when it is missing or not JSON.
+
+    Raises:
+        OSError: with ``strict``, run.json is there but cannot be read (permissions...).
+    """
     try:
         record: dict[str, Any] = json.loads((folder / archive.RUN_FILE).read_text())
-    except (OSError, ValueError):
+    except FileNotFoundError:
+        return None
+    except OSError:
+        if strict:
+            raise
+        return None
+    except ValueError:
         return None
     return record if isinstance(record, dict) else None
 
@@ -79,14 +114,7 @@ def _read(folder: Path) -> dict[str, Any] | None:
 def _unreadable(project: Project, folder: Path) -> None:
     path = folder / archive.RUN_FILE
     if not path.exists() and not any(folder.iterdir()):
-        project.report.add(
-            "runs",
-            "empty-run-folder",
-            folder,
-            "an empty run folder (its run was killed before it wrote run.json)",
-            "--repair removes the empty folder",
-            repair=partial(os.rmdir, folder),
-        )
+        _empty(project, folder)
         return
     what = "has no run.json" if not path.exists() else "has a run.json that cannot be read"
     project.report.add(
@@ -95,6 +123,29 @@ def _unreadable(project: Project, folder: Path) -> None:
         path,
         f"the run folder {what}; `mlops-nb runs` cannot show it",
         "restore run.json from a backup, or move the folder out of outputs/runs if it is no run",
+    )
+
+
+def _empty(project: Project, folder: Path) -> None:
+    """An empty run folder: removed only when it is old and no run of the project is live."""
+    age = time.time() - folder.stat().st_mtime
+    old = age >= EMPTY_RUN_AGE
+    if not old:
+        fix = (
+            f"kept: it was created {max(age, 0):.0f} s ago and may be a run starting now; "
+            f"--repair removes it once it is {EMPTY_RUN_AGE / 60:.0f} minutes old"
+        )
+    elif not project.quiet:
+        fix = f"--repair removes the empty folder; {project.busy_note()}"
+    else:
+        fix = "--repair removes the empty folder"
+    project.report.add(
+        "runs",
+        "empty-run-folder",
+        folder,
+        "an empty run folder (its run was killed before it wrote run.json, or is starting)",
+        fix,
+        repair=partial(os.rmdir, folder) if old and project.quiet else None,
     )
 
 
@@ -163,14 +214,19 @@ def _check_stages(project: Project, folder: Path, record: dict[str, Any]) -> Non
             continue
         project.report.count("runs", "succeeded stages")
         for kind, problem, where in stage_problems(project, folder / str(entry["dir"])):
+            fix = (
+                permissions_fix(where)
+                if kind == UNREADABLE
+                else "a run folder is evidence: restore the file from a backup, or start a new "
+                f"run (mlops-nb run {record.get('pipeline')}); --repair drops any cache entry "
+                f"pointing here"
+            )
             project.report.add(
                 "runs",
                 kind,
                 where,
                 f"run {folder.name}, stage {entry.get('name')} (succeeded): {problem}",
-                "a run folder is evidence: restore the file from a backup, or start a new run "
-                f"(mlops-nb run {record.get('pipeline')}); --repair drops any cache entry "
-                f"pointing here",
+                fix,
             )
 
 
@@ -181,9 +237,14 @@ def stage_problems(project: Project, folder: Path) -> list[Problem]:
     problems: list[Problem] = []
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
-    except (OSError, ValueError) as exc:
-        reason = "is gone" if not (folder / MANIFEST).exists() else f"cannot be read ({exc})"
-        problems.append(("incomplete-stage", f"{MANIFEST} {reason}", folder / MANIFEST))
+    except FileNotFoundError:
+        problems.append(("incomplete-stage", f"{MANIFEST} is gone", folder / MANIFEST))
+    except OSError as exc:
+        problems.append((UNREADABLE, f"{MANIFEST} cannot be read ({exc})", folder / MANIFEST))
+    except ValueError as exc:
+        problems.append(
+            ("incomplete-stage", f"{MANIFEST} cannot be read ({exc})", folder / MANIFEST)
+        )
     else:
         for artifact in (manifest.get("artifacts") or {}).values():
             if isinstance(artifact, dict) and artifact.get("file"):
@@ -193,8 +254,8 @@ def stage_problems(project: Project, folder: Path) -> list[Problem]:
     return problems
 
 
-def _check_leftovers(project: Project, folder: Path) -> None:
-    for path in leftovers.leftovers(folder):
+def _check_leftovers(project: Project, folder: Path, record: dict[str, Any]) -> None:
+    for path in leftovers.run_leftovers(folder, record):
         project.report.add(
             "runs",
             "leftover",

@@ -31,6 +31,11 @@ def check_snapshots(project: Project) -> None:
         if match is None:
             continue
         project.report.count("snapshots", "snapshots")
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            project.report.unreadable("snapshots", exc, path, "its content was")
+            continue
         problem = _content_problem(path, match.group(1))
         if problem:
             project.report.add(
@@ -41,7 +46,7 @@ def check_snapshots(project: Project) -> None:
                 f"move it aside (mv {path} {path}.damaged): the next run reading the same "
                 f"data writes it again; a run that used it keeps its own link to the file",
             )
-    for path in leftovers.leftovers(folder, deep=False):
+    for path in leftovers.snapshot_leftovers(folder):
         project.report.add(
             "snapshots",
             "leftover",

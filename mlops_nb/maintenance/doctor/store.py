@@ -33,11 +33,13 @@ def check_store(project: Project) -> None:
     backend, report = project.backend, project.report
     if backend.dialect.name == "sqlite" and not backend.exists():
         report.notes.append(f"the store {backend.display_url} does not exist yet: nothing stored")
+        project.unread = "missing"
         return
     problems = backend.integrity()
     report.count("store", "databases")
     if problems:
         _damaged(project, backend, problems)
+        project.unread = "damaged"
         return
     project.conn = backend.connect()
     with backend.translated("read the schema versions of"):
