@@ -149,9 +149,11 @@ def read(kind: str, path: Path) -> Any:
 def trusted_types(model: Path | bytes, extra_trusted: tuple[str, ...] = ()) -> list[str]:
     """The types skops must trust to load ``model``: a file, or ``skops.io.dumps`` bytes.
 
-    The one trust policy of the package: a type is trusted when its module is
-    scikit-learn, NumPy, SciPy, mlops_nb or ``builtins`` (see
-    :data:`TRUSTED_MODULE_PREFIXES`), or starts with one of ``extra_trusted``.
+    The one trust policy of the package: a type is trusted when it is a class
+    defined in scikit-learn, NumPy, SciPy or mlops_nb (see
+    :data:`TRUSTED_MODULE_PREFIXES`) and named where it is defined, a plain
+    ``builtins`` data type, or starts with one of ``extra_trusted`` (see
+    :func:`_refusal` for what else is refused).
 
     Raises:
         ArtifactError: ``model`` holds a type from anywhere else; nothing is loaded.
@@ -168,6 +170,14 @@ def trusted_types(model: Path | bytes, extra_trusted: tuple[str, ...] = ()) -> l
     except Exception as exc:  # a damaged zip or schema raises whatever its reader meets
         raise _unloadable(what, exc, where) from exc
     reasons = {t: _refusal(t, extra_trusted) for t in untrusted}
+    refused = [f"{t} ({why})" for t, why in reasons.items() if why and not _is_missing(why)]
+    if refused:  # before the missing ones: a hostile file must not send anyone installing
+        raise ArtifactError(
+            f"{what} holds types that are not trusted: {'; '.join(refused)}; only "
+            f"scikit-learn, NumPy, SciPy and mlops_nb classes and plain builtin data types are "
+            f"loaded",
+            **where,
+        )
     missing = [f"{t} ({why[len(_MISSING) :]})" for t, why in reasons.items() if _is_missing(why)]
     if missing:
         raise ArtifactError(
@@ -176,16 +186,37 @@ def trusted_types(model: Path | bytes, extra_trusted: tuple[str, ...] = ()) -> l
             f"'environment', lists them)",
             **where,
         )
-    refused = [t for t, why in reasons.items() if why]
-    if refused:
-        raise ArtifactError(
-            f"{what} holds types that are not trusted: "
-            f"{'; '.join(f'{t} ({_refusal(t, extra_trusted)})' for t in refused)}; only "
-            f"scikit-learn, NumPy, SciPy and mlops_nb classes and plain builtin data types are "
-            f"loaded",
-            **where,
-        )
     return list(untrusted)
+
+
+_SCRIPT_MODULES = (
+    "__main__ conftest distutils _distutils _build_utils f2py _pyinstaller _precompute "
+    "experimental setup benchmarks"
+)
+_NEVER_IMPORTED = frozenset(_SCRIPT_MODULES.split())
+"""Module names no model type comes from: scripts, test set-ups, build and install tools.
+
+Importing one runs code (a command line, a compiler probe, a computation that
+prints), so the check refuses a name with such a part, a part starting ``test``
+or ``_test`` or another dunder part before importing anything.
+"""
+_ESTIMATOR_PACKAGES = (
+    "mlops_nb.prep.",
+    "mlops_nb.features.",
+    "mlops_nb.modeling.",
+    "mlops_nb.monitoring.",
+)
+"""The mlops_nb packages that define estimators: the only mlops_nb modules the check imports."""
+_RUNNING_MODULES = (
+    "subprocess _posixsubprocess threading _thread multiprocessing concurrent asyncio os posix "
+    "nt io _io tempfile shutil pickle _pickle marshal shelve dbm ctypes _ctypes socket _socket "
+    "ssl select selectors mmap signal sys importlib runpy code codeop pdb bdb pty atexit "
+    "weakref _weakref logging zipfile tarfile gzip bz2 lzma sqlite3 _sqlite3 http urllib "
+    "ftplib smtplib webbrowser"
+)
+_UNSAFE_BASES = frozenset(_RUNNING_MODULES.split())
+"""Modules whose classes run processes or threads, open files or sockets, or load code:
+a type built on one of them is refused wherever it is defined."""
 
 
 def _refusal(name: str, extra_trusted: tuple[str, ...]) -> str:
@@ -193,27 +224,60 @@ def _refusal(name: str, extra_trusted: tuple[str, ...]) -> str:
 
     The skops loader calls what a file names (``ConstructorFromReduceNode``), so
     a module being trusted is not enough: the name must be a class (a function
-    such as ``numpy.testing...runstring`` or ``builtins.exec`` would run code),
-    an mlops_nb class must be a scikit-learn estimator, and nothing that
-    touches files (a ``memmap``, ``scipy.io``) is built.
+    such as ``numpy.testing...runstring`` or ``builtins.exec`` would run code)
+    defined in a trusted package under exactly that name (skops records where a
+    type is defined, so another name, such as
+    ``numpy.distutils.fcompiler.gnu.Popen`` for ``subprocess.Popen``, is a
+    planted one), built on nothing that runs processes or threads or opens
+    files (:data:`_UNSAFE_BASES`, a ``memmap``, ``scipy.io``), and an mlops_nb
+    class must be a scikit-learn estimator. The check imports the module a
+    name gives only when the name passes :func:`_unimportable`.
     """
     if name in TRUSTED_BUILTINS or (extra_trusted and name.startswith(extra_trusted)):
         return ""
     if not name.startswith(TRUSTED_MODULE_PREFIXES):
         return "outside scikit-learn, NumPy, SciPy and mlops_nb"
     parts = name.split(".")
-    if any(p in ("testing", "_testing", "tests") for p in parts) or name.startswith(_FILE_MODULES):
-        return "from a testing or file-reading module"
+    why = _unimportable(name, parts)
+    if why:
+        return why
     found = _import_type(parts)
     if isinstance(found, str):
         return found
     if not isinstance(found, type):
         return "a function, not a type"
+    defined = f"{getattr(found, '__module__', None)}.{getattr(found, '__qualname__', None)}"
+    if defined != name:
+        trusted = defined.startswith(TRUSTED_MODULE_PREFIXES)
+        return f"another name of {defined}{'' if trusted else ', which is not trusted'}"
+    unsafe = [base for base in found.__mro__ if _is_unsafe_module(base.__module__)]
+    if unsafe:
+        return f"built on {unsafe[0].__module__}.{unsafe[0].__qualname__}"
     if found.__name__ in _FILE_TYPES:
         return "a type that opens files"
     if name.startswith("mlops_nb.") and not _is_estimator_type(found):
         return "an mlops_nb type that is not a scikit-learn estimator"
     return ""
+
+
+def _unimportable(name: str, parts: list[str]) -> str:
+    """Why the module of ``name`` is not imported to check it, or ``""`` when it may be."""
+    if len(parts) < 2 or not all(part.isidentifier() for part in parts):
+        return "not a module and class name"
+    if any(
+        p in _NEVER_IMPORTED or p.startswith("__") or p.lstrip("_").startswith("test")
+        for p in parts
+    ):
+        return "from a testing, script or build module"
+    if name.startswith(_FILE_MODULES):
+        return "from a file-reading module"
+    if name.startswith("mlops_nb.") and not name.startswith(_ESTIMATOR_PACKAGES):
+        return "an mlops_nb type outside the packages that define estimators"
+    return ""
+
+
+def _is_unsafe_module(module: object) -> bool:
+    return isinstance(module, str) and module.split(".")[0] in _UNSAFE_BASES
 
 
 _MISSING = "missing: "
@@ -224,23 +288,32 @@ def _is_missing(reason: str) -> bool:
 
 
 def _import_type(parts: list[str]) -> object:
-    """The object ``a.b.C`` names (importing ``a.b``), or why it cannot be found."""
-    import importlib
+    """The object ``a.b.C`` names (importing ``a.b``), or why it cannot be found.
 
-    for split in range(len(parts) - 1, 0, -1):
-        module = ".".join(parts[:split])
-        try:
-            found: object = importlib.import_module(module)
-        except ModuleNotFoundError:
-            continue
-        except Exception as exc:  # a trusted package's module failing to import
-            return f"its module {module} does not import here ({type(exc).__name__})"
-        for attribute in parts[split:]:
-            found = getattr(found, attribute, None)
-        if found is not None:
-            return found
-        return f"{_MISSING}{module} has no {'.'.join(parts[split:])} (another version?)"
-    return f"{_MISSING}its package is not installed (pip install {parts[0]})"
+    Call it only on names :func:`_unimportable` lets through. Whatever the
+    import raises (``SystemExit`` included: a module may end the process) is a
+    refusal; only ``KeyboardInterrupt`` goes on.
+    """
+    import importlib
+    import sys
+
+    module, attribute = ".".join(parts[:-1]), parts[-1]
+    try:
+        found = getattr(sys.modules.get(module) or importlib.import_module(module), attribute, None)
+    except ModuleNotFoundError as exc:
+        absent = exc.name or module
+        if f"{module}.".startswith(f"{absent}."):  # the module itself, or a package of it
+            if "." not in absent:
+                return f"{_MISSING}its package is not installed (pip install {absent})"
+            return f"{_MISSING}there is no module {absent} (another version?)"
+        return f"{_MISSING}its module {module} needs {absent} (pip install {absent.split('.')[0]})"
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit too: checking a file never ends the process
+        return f"its module {module} does not import here ({type(exc).__name__})"
+    if found is None:
+        return f"{_MISSING}{module} has no {attribute} (another version?)"
+    return found
 
 
 def _is_estimator_type(kind: type) -> bool:

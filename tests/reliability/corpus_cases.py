@@ -742,6 +742,54 @@ def planted_numpy_function(p: Project) -> list[str]:
     return _predict()
 
 
+def _constructor(module: str, name: str, *arguments: Any) -> dict[str, Any]:
+    """A schema node calling ``module.name(*arguments)`` (JSON values) when the file is loaded."""
+    args = [
+        {
+            "__class__": type(value).__name__,
+            "__module__": "builtins",
+            "__loader__": "JsonNode",
+            "content": json.dumps(value),
+            "is_json": True,
+        }
+        for value in arguments
+    ]
+    return {
+        "__class__": name,
+        "__module__": module,
+        "__loader__": "ConstructorFromReduceNode",
+        "content": {
+            "__class__": "tuple",
+            "__module__": "builtins",
+            "__loader__": "TupleNode",
+            "content": args,
+        },
+    }
+
+
+def planted_reexport(p: Project) -> list[str]:
+    """``subprocess.Popen`` under the name of a NumPy module that imports it."""
+
+    def change(schema: dict[str, Any], members: dict[str, bytes]) -> None:
+        argv = ["sh", "-c", f"touch {PWNED}"]
+        schema["content"]["content"]["C"] = _constructor(
+            "numpy.distutils.fcompiler.gnu", "Popen", argv
+        )
+
+    _plant(p, _rewrite(p, change))
+    return _predict()
+
+
+def planted_main_module(p: Project) -> list[str]:
+    """A type of ``mlops_nb.__main__``: importing it would run (and exit) the command line."""
+
+    def change(schema: dict[str, Any], members: dict[str, bytes]) -> None:
+        schema["content"]["content"]["C"] = _constructor("mlops_nb.__main__", "main")
+
+    _plant(p, _rewrite(p, change))
+    return _predict()
+
+
 def missing_package(p: Project) -> list[str]:
     def change(schema: dict[str, Any], members: dict[str, bytes]) -> None:
         schema["__module__"] = "sklearn.linear_model._future_logistic"  # a newer scikit-learn
@@ -1211,6 +1259,22 @@ CASES: tuple[Case, ...] = (
         planted_numpy_function,
         2,
         ("runstring", "not trusted"),
+        model=True,
+    ),
+    Case(
+        "planted_reexport",
+        "registry",
+        planted_reexport,
+        2,
+        ("numpy.distutils.fcompiler.gnu.Popen", "not trusted"),
+        model=True,
+    ),
+    Case(
+        "planted_main_module",
+        "registry",
+        planted_main_module,
+        2,
+        ("mlops_nb.__main__.main", "not trusted"),
         model=True,
     ),
     Case(
