@@ -179,14 +179,15 @@ def test_data_that_breaks_its_contract_stops_at_validate_with_a_failure_report(t
     ],
     ids=["empty-file", "header-only", "malformed", "missing-target"],
 )
-def test_bad_files_fail_at_ingest_with_a_clear_message(tmp_path, content, args, message):
+def test_bad_files_are_refused_before_any_run_starts(tmp_path, content, args, message):
+    # the data source's head is looked at before any kernel (mlops_nb.data.preflight)
     path = tmp_path / "bad.csv"
     path.write_text(content)
     done = mlops(tmp_path, "run", "-p", f"data_source={path}", "--until", "ingest", *args)
-    assert done.returncode == 1, done.stdout
-    assert message in done.stderr
+    assert done.returncode == 2, done.stdout
+    assert message in done.stderr and "bad.csv" in done.stderr
     assert "Traceback" not in done.stderr
-    assert latest(tmp_path)["status"] == "failed"
+    assert not (tmp_path / "outputs" / "runs").exists()
 
 
 def test_a_missing_file_is_refused_before_any_run_starts(tmp_path):

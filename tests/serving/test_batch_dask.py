@@ -78,7 +78,7 @@ def cluster():
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: another test's cluster may hold 8787
     ) as local:
         yield local
 
