@@ -23,6 +23,13 @@ is what a client plans batches with, and it stays the documented 10,000. For
 the churn signature the derived limit is about 16 MB: a worst-case request,
 which typical traffic never comes near.
 
+The derived limit has a ceiling, :data:`MAX_DERIVED_BODY_BYTES` (64 MiB): a
+wide signature (10,000 rows x 20 text columns of 100 characters is about
+240 MB) would otherwise let one request take hundreds of MB to read and parse.
+Over the ceiling, the body limit is the ceiling and the row limit shrinks to
+what fits in it, exactly as for an explicit ``max_body_bytes`` (which may be
+set above the ceiling, knowingly).
+
 Untyped columns (no dtype) are counted as text of ``max_text_chars``; their
 values are not capped, the one case where the guarantee is best-effort.
 """
@@ -38,6 +45,7 @@ from mlops_nb.validation.fast import Checked, RowError, echo
 
 __all__ = [
     "ENVELOPE_BYTES",
+    "MAX_DERIVED_BODY_BYTES",
     "RequestLimits",
     "capped_text_columns",
     "declared_record",
@@ -48,6 +56,8 @@ __all__ = [
 
 ENVELOPE_BYTES = 64
 """``{"records": [`` ... ``]}`` with whitespace."""
+MAX_DERIVED_BODY_BYTES = 64 * 1024 * 1024
+"""The ceiling of a derived body limit (64 MiB); the row limit shrinks to fit under it."""
 SPACING = 16
 """Whitespace allowed per key (a newline, an indent of up to 14, a space after the colon).
 
@@ -142,20 +152,27 @@ def request_limits(
     """The limits for records of the JSON Schema ``record`` (see the module docstring).
 
     Raises:
-        ServingError: An explicit ``max_body_bytes`` too small for one record.
+        ServingError: A ``max_body_bytes`` (explicit, or the derived ceiling)
+            too small for one record.
     """
     size = record_allowance(record, max_text_chars)
+    explicit = max_body_bytes is not None
     if max_body_bytes is None:
-        max_body_bytes = ENVELOPE_BYTES + max_rows * size
-    else:
-        fits = (max_body_bytes - ENVELOPE_BYTES) // size
-        if fits < 1:
-            raise ServingError(
-                f"max_body_bytes={max_body_bytes:,} cannot hold one record of this model: its "
-                f"schema admits records of up to {size:,} bytes; give at least "
-                f"{ENVELOPE_BYTES + size:,}, or leave it unset to derive it from max_rows."
-            )
-        max_rows = min(max_rows, fits)
+        max_body_bytes = min(ENVELOPE_BYTES + max_rows * size, MAX_DERIVED_BODY_BYTES)
+    fits = (max_body_bytes - ENVELOPE_BYTES) // size
+    if fits < 1:
+        least = ENVELOPE_BYTES + size
+        advice = (
+            f"give at least {least:,}, or leave it unset to derive it from max_rows"
+            if explicit
+            else f"set max_body_bytes to at least {least:,} (a derived limit stops at "
+            f"{MAX_DERIVED_BODY_BYTES:,}), or lower max_text_chars ({max_text_chars:,})"
+        )
+        raise ServingError(
+            f"max_body_bytes={max_body_bytes:,} cannot hold one record of this model: its "
+            f"schema admits records of up to {size:,} bytes; {advice}."
+        )
+    max_rows = min(max_rows, fits)
     return RequestLimits(
         max_rows, max_body_bytes, max_text_chars, size, capped_text_columns(record)
     )
