@@ -64,3 +64,27 @@ def test_serve_answers_valid_and_refuses_invalid_requests(project):  # noqa: F81
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [([], None, 100), (["--max-text-chars", "5000"], None, 5000), ([], "7000", 7000)],
+)
+def test_serve_takes_max_text_chars_from_the_option_or_the_environment(
+    args, env, expected, monkeypatch, tmp_path
+):
+    """How a free-text model's server (a bundle's container too) raises the text cap."""
+    from typer.testing import CliRunner
+
+    import mlops_nb.serving
+    from mlops_nb.cli import app
+    from mlops_nb.serving import MAX_TEXT_CHARS
+    from mlops_nb.serving.options import MAX_TEXT_CHARS_ENV
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(mlops_nb.serving, "serve", lambda *a, **kw: seen.update(kw))
+    monkeypatch.delenv(MAX_TEXT_CHARS_ENV, raising=False)
+    variables = {} if env is None else {MAX_TEXT_CHARS_ENV: env}
+    done = CliRunner().invoke(app, ["serve", "--model-dir", str(tmp_path), *args], env=variables)
+    assert done.exit_code == 0, done.output
+    assert seen["max_text_chars"] == expected and MAX_TEXT_CHARS == 100

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from mlops_nb.cli.output import console
 from mlops_nb.config import load_settings
+from mlops_nb.serving.options import MAX_TEXT_CHARS, MAX_TEXT_CHARS_ENV
 
 __all__ = ["predict", "serve"]
 
@@ -26,6 +27,14 @@ def serve(
     force_insecure: Annotated[
         bool, typer.Option(help="Allow a non-loopback host without a token (not advised).")
     ] = False,
+    max_text_chars: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar=MAX_TEXT_CHARS_ENV,
+            help="Longest text in a string column whose contract sets no length (422 beyond).",
+        ),
+    ] = MAX_TEXT_CHARS,
 ) -> None:
     """Serve a model over HTTP: POST /predict, GET /health, GET /metadata, /docs."""
     from mlops_nb.serving import serve as run_server
@@ -43,6 +52,7 @@ def serve(
         host=host,
         port=port,
         force_insecure=force_insecure,
+        max_text_chars=max_text_chars,
         **({"bundle": True} if model_dir is not None else {}),
     )
 

@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_PORT",
     "MAX_ROWS",
     "MAX_TEXT_CHARS",
+    "MAX_TEXT_CHARS_ENV",
     "TOKEN_ENV",
     "ServeOptions",
     "check_limit",
@@ -28,7 +29,15 @@ TOKEN_ENV = "MLOPS_NB_TOKEN"
 MAX_ROWS = 10_000
 """Most records per request."""
 MAX_TEXT_CHARS = 100
-"""Longest text accepted in a string column whose contract sets no length (see ``http.limits``)."""
+"""Longest text accepted in a string column whose contract sets no length (see ``http.limits``).
+
+The signature records no lengths seen in training, so this is a fixed default,
+enough for ids and codes; a model taking free text needs it raised:
+``mlops-nb serve --max-text-chars N``, or ``$MLOPS_NB_MAX_TEXT_CHARS`` (how a
+deployment bundle's container is given it), or a ``str_length`` check in the
+contract, which then sets that column's length instead."""
+MAX_TEXT_CHARS_ENV = "MLOPS_NB_MAX_TEXT_CHARS"
+"""The environment variable ``mlops-nb serve`` reads ``--max-text-chars`` from."""
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
