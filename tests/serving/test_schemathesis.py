@@ -5,6 +5,11 @@ that needs a bearer token: examples, coverage and fuzzing phases, all checks
 (server errors, status codes, content types, response schemas, negative data
 rejected, positive data accepted, auth not ignored, ...). A fixed seed keeps a
 failure reproducible; the example count keeps the run to a few tens of seconds.
+
+The verdict is read from the exit code and from schemathesis's JUnit XML
+report (one test case per API operation, a ``<failure>`` per failed check, a
+server error included), not from its console output, which changes between
+versions.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +29,7 @@ from .conftest import ServingProject
 
 TOKEN = "schemathesis-" + os.urandom(6).hex()
 EXAMPLES = 60
+OPERATIONS = {"POST /predict", "GET /health", "GET /metadata"}
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +44,7 @@ def test_schemathesis_finds_nothing_with_every_check(guarded, tmp_path):
     st = Path(sys.executable).with_name("st")
     if not st.exists():
         pytest.skip("schemathesis is not installed: pip install -e '.[test]'")
+    junit = tmp_path / "schemathesis.xml"
     done = subprocess.run(
         [
             str(st),
@@ -57,6 +65,10 @@ def test_schemathesis_finds_nothing_with_every_check(guarded, tmp_path):
             "--no-color",
             "--output-truncate",
             "true",
+            "--report",
+            "junit",
+            "--report-junit-path",
+            str(junit),
         ],
         cwd=tmp_path,
         capture_output=True,
@@ -67,5 +79,16 @@ def test_schemathesis_finds_nothing_with_every_check(guarded, tmp_path):
     )
     report = done.stdout[-6000:] + done.stderr[-2000:]
     assert done.returncode == 0, report
-    assert "No issues found" in done.stdout, report
-    assert "3 selected / 3 total" in done.stdout, report
+    assert junit.exists(), report
+    suites = ET.parse(junit).getroot()
+    cases = suites.findall(".//testcase")
+    assert {case.get("name") for case in cases} == OPERATIONS, report  # every operation ran
+    problems = [
+        (case.get("name"), child.tag, (child.get("message") or child.text or "")[:500])
+        for case in cases
+        for child in case
+        if child.tag in ("failure", "error", "skipped")
+    ]
+    assert not problems, problems  # no failed check (a server error is one), none skipped
+    totals = {word: int(suites.get(word, "0")) for word in ("errors", "failures", "skipped")}
+    assert totals == {"errors": 0, "failures": 0, "skipped": 0}, report

@@ -1,6 +1,9 @@
-"""Serving under fire: a worker killed mid-request, a slow client, SIGTERM with requests in flight.
+"""Serving under fire: a worker killed mid-request, a poison request in a batch, a slow client,
+SIGTERM with requests in flight.
 
-No assertion is on speed: every wait is bounded by a generous timeout and
+No assertion is on speed, and no step waits a guessed time: each waits for a
+real event (a message written to the worker's pipe, a request counted by the
+batcher, the listening socket closed), bounded by a generous timeout, and
 asserts *what* happened (who got an answer, what the log holds).
 """
 
@@ -13,16 +16,17 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from mlops_nb.serving import ServerHandle, read_inference_log, start_server
+from mlops_nb.serving.worker import process as worker_process
 
 from .conftest import ServingProject
 
@@ -45,19 +49,54 @@ def server(serving_project: ServingProject) -> Iterator[ServerHandle]:
         yield handle
 
 
-def test_a_worker_killed_mid_request_answers_503_then_a_new_worker_scores(server, serving_project):
+class WorkerPipe:
+    """Spies on what the server writes to its model worker (``write_message`` in ``process``).
+
+    Attributes:
+        messages: Every message written, in order.
+        written: Set once a message's bytes are in the worker's pipe.
+        then: Called with each message after it is written (e.g. to kill the worker).
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.written = threading.Event()
+        self.then: Callable[[dict[str, Any]], None] | None = None
+        self._write = worker_process.write_message
+
+    def __call__(self, stream: Any, message: dict[str, Any]) -> None:
+        self._write(stream, message)
+        self.messages.append(message)
+        self.written.set()
+        if self.then is not None:
+            self.then(message)
+
+
+@pytest.fixture
+def pipe(monkeypatch: pytest.MonkeyPatch) -> WorkerPipe:
+    spy = WorkerPipe()
+    monkeypatch.setattr(worker_process, "write_message", spy)
+    return spy
+
+
+def test_a_worker_killed_mid_request_answers_503_then_a_new_worker_scores(
+    server, serving_project, pipe
+):
     state = server.app.state.serving
     worker, body = state.worker, {"records": serving_project.records[:5]}
-    first = worker.pid
+    first, killed = worker.pid, False
     os.kill(first, signal.SIGSTOP)  # the request reaches the worker, which cannot answer
     try:
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(httpx.post, f"{server.url}/predict", json=body, timeout=WAIT)
-            wait_for(lambda: state.batcher.requests >= 1, "the request to reach the worker")
-            os.kill(first, signal.SIGKILL)
+            assert pipe.written.wait(WAIT), "the request never reached the worker"
+            os.kill(first, signal.SIGKILL)  # its bytes are in the pipe: killed mid-request
+            killed = True
             response = pending.result(timeout=WAIT)
     finally:
-        os.kill(first, signal.SIGKILL) if _alive(first) else None
+        if not killed:  # never a pid the server may already have reaped (and reused)
+            os.kill(first, signal.SIGKILL)
+    assert pipe.messages[0]["rows"] == 5
     assert response.status_code == 503, response.text
     assert response.headers["retry-after"].isdigit()
     detail = response.json()["detail"]
@@ -67,12 +106,40 @@ def test_a_worker_killed_mid_request_answers_503_then_a_new_worker_scores(server
     assert worker.pid not in (None, first)
 
 
-def _alive(pid: int) -> bool:
+def test_a_poison_request_gets_503_and_the_rest_of_its_batch_200(server, serving_project, pipe):
+    """A request that kills the worker fails alone: the others of its batch are scored again."""
+    state = server.app.state.serving
+    worker, poison = state.worker, f"POISON-{os.urandom(4).hex()}"
+    bodies = [{"records": serving_project.records[i : i + 2]} for i in range(3)]
+    bodies[1] = {"records": [{**serving_project.records[0], "customer_id": poison}]}
+
+    def kill_on_poison(message: dict[str, Any]) -> None:
+        if poison in message["values"]["customer_id"]:  # as if the model crashed on it
+            os.kill(worker.pid, signal.SIGKILL)
+
+    blocker, resumed = worker.pid, False
+    os.kill(blocker, signal.SIGSTOP)  # a first request holds the worker while a batch gathers
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+        with ThreadPoolExecutor(4) as pool:
+            held = pool.submit(_post, f"{server.url}/predict", bodies[0])
+            assert pipe.written.wait(WAIT), "the first request never reached the worker"
+            futures = [pool.submit(_post, f"{server.url}/predict", body) for body in bodies]
+            wait_for(lambda: len(state.batcher._waiting) == 3, "the batch to gather")
+            pipe.then = kill_on_poison
+            os.kill(blocker, signal.SIGCONT)
+            resumed = True
+            assert held.result(timeout=WAIT).status_code == 200
+            answers = [future.result(timeout=2 * WAIT) for future in futures]
+    finally:
+        if not resumed:
+            os.kill(blocker, signal.SIGCONT)
+    rows = [message["rows"] for message in pipe.messages]
+    assert rows[:2] == [2, 5] and sorted(rows[2:]) == [1, 2, 2], (rows, _texts(answers))
+    assert [answer.status_code for answer in answers] == [200, 503, 200], _texts(answers)
+    assert "exited while scoring" in answers[1].json()["detail"]
+    assert [len(answers[i].json()["predictions"]) for i in (0, 2)] == [2, 2]
+    again = httpx.post(f"{server.url}/predict", json=bodies[0], timeout=WAIT)
+    assert again.status_code == 200  # the worker runs again
 
 
 def test_a_slow_client_does_not_hold_up_the_others(server, serving_project):
@@ -107,52 +174,77 @@ import sys
 from pathlib import Path
 from mlops_nb.config import Settings
 from mlops_nb.serving import serve
-root, outputs, port = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
-serve("churn@production", Settings(root, outputs), port=port, log_level="warning")
+from mlops_nb.serving.http.batching import MicroBatcher
+
+root, outputs, arrivals = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+score = MicroBatcher.score
+
+async def counted(self, checked):  # a line per request read, checked and handed to the batcher
+    with arrivals.open("a") as out:
+        out.write("1\\n")
+    return await score(self, checked)
+
+MicroBatcher.score = counted
+serve("churn@production", Settings(root, outputs), port=0, log_level="warning")
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _listening(process: Any) -> list[int]:
+    """The ports ``process`` (a ``psutil.Process``) listens on."""
+    return [
+        connection.laddr.port
+        for connection in process.net_connections(kind="tcp")
+        if connection.status == "LISTEN"
+    ]
 
 
-def _children(pid: int) -> list[int]:
+def _worker_of(process: Any) -> list[int]:
+    """The pids of ``process``'s children that run the model worker."""
     found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
+    for child in process.children():
+        try:
+            if "mlops_nb.serving.worker" in child.cmdline():
+                found.append(child.pid)
+        except Exception:  # psutil.NoSuchProcess and the like: it is gone, not a worker
+            continue
     return found
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="reads the worker's pid from /proc")
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the server's sockets from /proc")
 def test_sigterm_answers_every_request_in_flight_and_logs_exactly_them(serving_project, tmp_path):
-    settings, port, requests = serving_project.settings, _free_port(), 12
-    script = tmp_path / "server.py"
+    psutil = pytest.importorskip("psutil")
+    settings, requests = serving_project.settings, 12
+    script, arrivals = tmp_path / "server.py", tmp_path / "arrivals"
     script.write_text(textwrap.dedent(SERVER))
+    arrivals.touch()
     before = time.time()  # the log's rows from now on are this test's alone
     process = subprocess.Popen(
-        [sys.executable, str(script), str(settings.root), str(settings.outputs), str(port)],
+        [sys.executable, str(script), str(settings.root), str(settings.outputs), str(arrivals)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    url = f"http://127.0.0.1:{port}"
+    server = psutil.Process(process.pid)
     try:
+        # port 0: the server binds a free port itself; read it back from its socket
+        wait_for(lambda: _listening(server) or process.poll() is not None, "the server to bind")
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        (port,) = _listening(server)
+        url = f"http://127.0.0.1:{port}"
         wait_for(lambda: _healthy(url) or process.poll() is not None, "the server to start")
         assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-        (worker,) = _children(process.pid)
+        wait_for(lambda: len(_worker_of(server)) == 1, "the model worker to run")
+        (worker,) = _worker_of(server)
         os.kill(worker, signal.SIGSTOP)  # requests pile up in flight
         bodies = [{"records": serving_project.records[i : i + 2]} for i in range(requests)]
         with ThreadPoolExecutor(requests) as pool:
             futures = [pool.submit(_post, f"{url}/predict", body) for body in bodies]
             wait_for(
-                lambda: _established(process.pid, port) >= requests,
-                "the server to accept every connection",
+                lambda: len(arrivals.read_text().split()) >= requests,
+                "every request to reach the batcher",
             )
-            time.sleep(0.5)  # let it read the bodies (not an assertion on speed)
             process.send_signal(signal.SIGTERM)
-            time.sleep(0.3)
-            os.kill(worker, signal.SIGCONT)
+            wait_for(lambda: not _listening(server), "the server to stop listening")
+            os.kill(worker, signal.SIGCONT)  # only now, while it drains, can they be answered
             answers = [future.result(timeout=WAIT) for future in futures]
         # uvicorn re-raises the signal once drained: the status says SIGTERM ended it
         assert process.wait(WAIT) in (0, -signal.SIGTERM)
@@ -160,14 +252,17 @@ def test_sigterm_answers_every_request_in_flight_and_logs_exactly_them(serving_p
         if process.poll() is None:
             process.kill()
             process.wait()
-    # a connection refused was never accepted; any other failure lost an accepted request
-    lost = [a for a in answers if not isinstance(a, httpx.ConnectError) and a.status_code != 200]
-    assert not lost, lost
-    answered = [a for a in answers if isinstance(a, httpx.Response)]
-    assert len(answered) >= requests // 2, answers  # most were in flight, not refused
-    ids = {answer.json()["request_id"] for answer in answered}
+    # every request was provably in flight when SIGTERM came: every one is answered
+    assert len(arrivals.read_text().split()) == requests
+    assert [getattr(a, "status_code", a) for a in answers] == [200] * requests, _texts(answers)
+    ids = {answer.json()["request_id"] for answer in answers}
     log = read_inference_log(settings, "churn", since=before)
-    assert set(log["request_id"]) == ids and len(log) == 2 * len(ids)  # 2 rows per request
+    assert set(log["request_id"]) == ids and len(log) == 2 * requests  # 2 rows per request
+
+
+def _texts(answers: list[Any]) -> list[Any]:
+    """What each answer says, for an assertion's message."""
+    return [getattr(a, "text", a) for a in answers]
 
 
 def _post(url: str, body: dict[str, Any]) -> httpx.Response | httpx.HTTPError:
@@ -175,16 +270,6 @@ def _post(url: str, body: dict[str, Any]) -> httpx.Response | httpx.HTTPError:
         return httpx.post(url, json=body, timeout=WAIT)
     except httpx.HTTPError as exc:
         return exc
-
-
-def _established(pid: int, port: int) -> int:
-    """The server's established connections on ``port``."""
-    psutil = pytest.importorskip("psutil")
-    return sum(
-        1
-        for connection in psutil.Process(pid).net_connections(kind="tcp")
-        if connection.laddr and connection.laddr.port == port and connection.status == "ESTABLISHED"
-    )
 
 
 def _healthy(url: str) -> bool:

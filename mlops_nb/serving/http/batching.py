@@ -121,14 +121,18 @@ class MicroBatcher:
     def _run(self, items: list[Checked]) -> list[Scores | BaseException]:
         """Score the merged batch; if that fails, each request alone so only the culprit fails.
 
-        A lost model worker fails the whole batch at once: every request in it
-        was in flight, and the server answers each 503 to be retried.
+        That holds for a lost model worker too: a request that kills the worker
+        (a poison request, which its client would retry and kill it again)
+        must not take the rest of its batch down with it. The others are
+        scored one at a time on the restarted worker, so only a request that
+        kills it again is answered 503 (the worker's restart back-off bounds
+        what a worker that keeps dying costs).
         """
         try:
             scores = self._score(merge_checked(items))
-        except ModelWorkerError as exc:
-            return [exc] * len(items)
         except Exception as exc:
+            if len(items) > 1 and isinstance(exc, ModelWorkerError):
+                logger.warning("the model worker died on a batch of %d: each alone", len(items))
             return [exc] if len(items) == 1 else [self._alone(item) for item in items]
         parts: list[Scores | BaseException] = []
         start = 0

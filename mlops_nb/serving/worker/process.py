@@ -8,11 +8,20 @@ itself through the verified loading of the registry or of a bundle (no pickle,
 not even to start it), and talks to it over its stdin/stdout in the messages
 of ``protocol``.
 
-A worker that dies while scoring (killed, out of memory) fails the requests
-it was scoring with :class:`ModelWorkerError`, which the server answers with
-503 and ``Retry-After``; a new worker is started at once on a thread of its
-own, and requests that arrive meanwhile wait for it (at most
-:data:`START_TIMEOUT` seconds) instead of failing.
+A worker that dies while scoring (killed, out of memory) fails what it was
+scoring with :class:`ModelWorkerError` (the batcher then scores the requests
+of a batch again one at a time, so only one that kills the worker itself
+fails), which the server answers with 503 and ``Retry-After``; a new worker
+is started at once on a thread of its own, and requests that arrive
+meanwhile wait for it (at most :data:`START_TIMEOUT` seconds) instead of
+failing.
+
+Workers that keep dying (or cannot start) are restarted with a back-off: the
+first :data:`IMMEDIATE_RESTARTS` restarts in a row are immediate, then each
+further failure doubles the wait, from :data:`RESTART_BACKOFF` up to
+:data:`MAX_RESTART_BACKOFF` seconds, and requests that arrive during the wait
+fail at once with :class:`ModelWorkerError` (503) instead of each trying a
+start under the lock. One answer from a worker ends the series.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -31,12 +41,28 @@ from mlops_nb.serving.scoring import Scores
 from mlops_nb.serving.worker.protocol import WORKER_MODULE, read_message, write_message
 from mlops_nb.validation.fast import Checked
 
-__all__ = ["START_TIMEOUT", "ModelProcess"]
+__all__ = [
+    "IMMEDIATE_RESTARTS",
+    "MAX_RESTART_BACKOFF",
+    "RESTART_BACKOFF",
+    "START_TIMEOUT",
+    "ModelProcess",
+]
 
 logger = logging.getLogger("mlops_nb.serving.worker")
 
 START_TIMEOUT = 120.0
 """Seconds the worker may take to load its model and say it is ready."""
+IMMEDIATE_RESTARTS = 2
+"""Failures in a row after which the worker is restarted at once.
+
+Two, because a poison request (one that kills the worker) costs two deaths in
+a row: its batch, then itself scored alone (see ``http.batching``); the
+requests of its batch scored after it must still find a worker starting."""
+RESTART_BACKOFF = 0.25
+"""Seconds before the first delayed restart of a failing worker (doubled each time after)."""
+MAX_RESTART_BACKOFF = 5.0
+"""The longest wait before restarting a worker that keeps failing."""
 
 
 class ModelProcess:
@@ -60,6 +86,8 @@ class ModelProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._failures = 0  # deaths and failed starts since the last answer
+        self._not_before = 0.0  # time.monotonic() before which no start is tried
 
     @property
     def pid(self) -> int | None:
@@ -108,8 +136,9 @@ class ModelProcess:
                 raise ModelWorkerError(f"the model worker for {self.label} has been stopped.")
             if self._process is None or self._process.poll() is not None:
                 self._discard()
-                self.start()
+                self._start_unless_backing_off()
             answer = self._ask({"values": checked.values, "rows": checked.rows})
+            self._failures = 0
         if "error" in answer:
             raise ServingError(f"the model worker failed: {answer['error']}")
         probs = answer["probabilities"]
@@ -117,6 +146,27 @@ class ModelProcess:
             np.asarray(answer["predictions"]),
             None if probs is None else np.asarray(probs, dtype=float),
         )
+
+    def _start_unless_backing_off(self) -> None:
+        """Start the worker (under the lock), unless the back-off after failures still runs."""
+        wait = self._not_before - time.monotonic()
+        if wait > 0:
+            raise ModelWorkerError(
+                f"the model worker for {self.label} keeps failing ({self._failures} times in a "
+                f"row); the next start is in {wait:.1f} s."
+            )
+        try:
+            self.start()
+        except ModelWorkerError:
+            self._failed()
+            raise
+
+    def _failed(self) -> None:
+        """Count one more failure in a row, and when the next start may be tried."""
+        self._failures += 1
+        steps = self._failures - 1 - IMMEDIATE_RESTARTS
+        delay = 0.0 if steps < 0 else min(MAX_RESTART_BACKOFF, RESTART_BACKOFF * 2**steps)
+        self._not_before = time.monotonic() + delay
 
     def _ask(self, message: dict[str, Any]) -> dict[str, Any]:
         process = self._process
@@ -130,6 +180,7 @@ class ModelProcess:
         if answer is None:
             code = process.poll() if process is not None else None
             self._discard()
+            self._failed()
             self._restart_soon()
             raise ModelWorkerError(
                 f"the model worker for {self.label} exited while scoring"
@@ -139,16 +190,23 @@ class ModelProcess:
         return answer
 
     def _restart_soon(self) -> None:
-        """Start a new worker on a thread of its own (score() waits for it on the lock)."""
+        """Start a new worker on a thread, after the back-off (score() waits on the lock)."""
 
         def restart() -> None:
-            with self._lock:
-                if self._closed or self._process is not None:
-                    return
-                try:
-                    self.start()
-                except ServingError:
-                    logger.exception("could not restart the model worker for %s", self.label)
+            while True:
+                with self._lock:
+                    if self._closed or self._process is not None:
+                        return
+                    wait = self._not_before - time.monotonic()
+                    if wait <= 0:
+                        try:
+                            self._start_unless_backing_off()
+                        except ServingError:
+                            logger.exception(
+                                "could not restart the model worker for %s", self.label
+                            )
+                        return
+                time.sleep(wait)
 
         threading.Thread(target=restart, name="model-worker-restart", daemon=True).start()
 
