@@ -39,9 +39,18 @@ git-filter: | $(STAMP)
 run: install
 	$(BIN)/mlops-nb run train
 
+# Most of the suite waits on kernels, servers and clusters it started: two pytest workers
+# keep both cores busy, one test file per worker at a time (a file's fixtures are built
+# once). The notebooks run after, in order in one process: each template reads what the
+# one before it wrote under outputs/dev. Both parts always run; either failing fails.
+# TEST_WORKERS=0 runs the tests in one process.
+TEST_WORKERS ?= 2
 test: install
 	rm -rf $(TEST_OUTPUTS)
-	MLOPS_NB_OUTPUTS=$(TEST_OUTPUTS) $(BIN)/python -m pytest tests --nbmake $(NOTEBOOKS)
+	@status=0; \
+	MLOPS_NB_OUTPUTS=$(TEST_OUTPUTS) $(BIN)/python -m pytest tests -n $(TEST_WORKERS) --dist loadfile || status=1; \
+	MLOPS_NB_OUTPUTS=$(TEST_OUTPUTS) $(BIN)/python -m pytest --nbmake $(NOTEBOOKS) || status=1; \
+	exit $$status
 
 unit: install
 	$(BIN)/python -m pytest tests
