@@ -297,12 +297,16 @@ def _run_race(
         best_name=winner,
         cv_splits=n_splits,
         notes=notes,
-        parallel="dask" if shape.scheduler else "local",
-        workers=shape.workers,
-        cores=shape.cores,
+        **_where(shape),
         strategy="halving",
         search_rows=int(done.n_resources_[-1]),
     )
+
+
+def _where(shape: ClusterShape) -> dict[str, Any]:
+    """The :class:`TuningResult` fields that say where the fits ran."""
+    parallel = "dask" if shape.scheduler else "local"
+    return {"parallel": parallel, "workers": shape.workers, "cores": shape.cores}
 
 
 def resolve_parallel(parallel: str = "auto") -> str:
@@ -351,9 +355,7 @@ def _result(
         best_name=str(board["candidate"].iloc[0]),
         cv_splits=n_splits,
         notes=notes,
-        parallel="dask" if shape.scheduler else "local",
-        workers=shape.workers,
-        cores=shape.cores,
+        **_where(shape),
         strategy="full",
         search_rows=rows,
     )
