@@ -5,10 +5,13 @@
   Parquet, SQLAlchemy URLs, ``sample:churn``);
 * :func:`generate_churn` builds the deterministic churn sample;
 * :func:`snapshot` stores a frame as a content-addressed Parquet file;
+  :func:`snapshot_source` snapshots a source (a large CSV a chunk at a time)
+  and :func:`read_snapshot` reads one back;
 * :func:`profile` and :func:`summary` describe a frame;
 * :func:`infer_task` picks binary, multiclass or regression from the target.
 """
 
+from mlops_nb.data.ingest import CHUNK_ROWS, read_snapshot, snapshot_source
 from mlops_nb.data.profile import profile, summary
 from mlops_nb.data.sample import CHURN_COLUMNS, SAMPLE_NAMES, generate_churn, generate_sample
 from mlops_nb.data.snapshot import Snapshot, content_hash, file_sha256, snapshot
@@ -23,6 +26,7 @@ from mlops_nb.data.sources import (
 from mlops_nb.data.task import TASK_CHOICES, TASKS, infer_task
 
 __all__ = [
+    "CHUNK_ROWS",
     "CHURN_COLUMNS",
     "SAMPLE_NAMES",
     "TASKS",
@@ -38,8 +42,10 @@ __all__ = [
     "load_source",
     "parse_source",
     "profile",
+    "read_snapshot",
     "redact",
     "require_target",
     "snapshot",
+    "snapshot_source",
     "summary",
 ]

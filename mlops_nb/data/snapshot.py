@@ -22,7 +22,15 @@ import pyarrow as pa
 from mlops_nb.errors import DataSourceError
 from mlops_nb.faults import crash_point
 
-__all__ = ["Snapshot", "content_hash", "file_sha256", "snapshot"]
+__all__ = [
+    "Snapshot",
+    "content_hash",
+    "file_sha256",
+    "header_digest",
+    "row_hashes",
+    "snapshot",
+    "snapshot_path",
+]
 
 VERSION_LENGTH = 16
 _CHUNK = 1 << 20
@@ -58,20 +66,35 @@ def content_hash(df: pd.DataFrame) -> str:
     Returns:
         The first 16 hex digits of a SHA-256 digest.
     """
+    digest = header_digest(df, len(df))
+    if df.shape[1] > 0 and len(df) > 0:
+        digest.update(row_hashes(df))
+    return digest.hexdigest()[:VERSION_LENGTH]
+
+
+def header_digest(df: pd.DataFrame, rows: int) -> hashlib._Hash:
+    """The digest of a content version's header: ``df``'s names and dtypes, and ``rows``.
+
+    Feeding it :func:`row_hashes` of every row, in order and in any number of
+    chunks of frames shaped like ``df``, gives the digest :func:`content_hash`
+    makes of the whole frame.
+    """
     digest = hashlib.sha256()
     header = {
         "columns": [str(name) for name in df.columns],
         "dtypes": [str(dtype) for dtype in df.dtypes],
-        "rows": len(df),
+        "rows": rows,
     }
     digest.update(json.dumps(header, sort_keys=True).encode())
-    if df.shape[1] > 0 and len(df) > 0:
-        digest.update(_row_hashes(df).astype(np.dtype("<u8")).tobytes())
-    return digest.hexdigest()[:VERSION_LENGTH]
+    return digest
+
+
+def row_hashes(df: pd.DataFrame) -> bytes:
+    """One little-endian uint64 per row; unhashable values (lists, dicts) are hashed as text."""
+    return _row_hashes(df).astype(np.dtype("<u8")).tobytes()
 
 
 def _row_hashes(df: pd.DataFrame) -> np.ndarray:
-    """One uint64 per row; unhashable values (lists, dicts) are hashed as text."""
     hashes: np.ndarray
     try:
         hashes = pd.util.hash_pandas_object(df, index=False).to_numpy()

@@ -23,10 +23,10 @@ import dataclasses
 import re
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import pandas as pd
@@ -43,6 +43,7 @@ __all__ = [
     "check_target_column",
     "load_source",
     "parse_source",
+    "read_csv_chunks",
     "redact",
     "require_target",
 ]
@@ -299,21 +300,66 @@ def load_source(source: str, base_dir: Path | None = None) -> pd.DataFrame:
 
 def _read_csv(spec: SourceSpec) -> pd.DataFrame:
     """Read a CSV or TSV file, translating pandas errors."""
-    path = Path(spec.location)
-    _refuse_zero_bytes(path, spec)
-    sep = spec.options.get("sep", ",")
-    fields: int | None = None
+    fields = _csv_header(spec)
     try:
-        header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False)
-        fields = len(header.columns)
-        check_names([str(name) for name in header.iloc[0]], spec)
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            return pd.read_csv(path, sep=sep, index_col=False)
-    except DataSourceError:
-        raise
+            return pd.read_csv(spec.location, sep=spec.options.get("sep", ","), index_col=False)
     except (OSError, ValueError, pd.errors.ParserWarning) as exc:
         raise _csv_error(spec, exc, fields) from exc
+
+
+def read_csv_chunks(
+    spec: SourceSpec, rows: int, *, usecols: list[int] | None = None, text: bool = False
+) -> Iterator[pd.DataFrame]:
+    """Read a CSV or TSV source ``rows`` rows at a time, translating pandas errors.
+
+    Every chunk is parsed as :func:`load_source` parses a whole file (each
+    chunk infers its own dtypes; ``text=True`` reads every value as a string),
+    and its column names are stripped. ``usecols`` (positions) limits the columns read.
+
+    Raises:
+        DataSourceError: As :func:`load_source`, for the chunk where the problem is.
+    """
+    fields = _csv_header(spec)
+    options: dict[str, Any] = {"dtype": str} if text else {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            reader = pd.read_csv(
+                spec.location,
+                sep=spec.options.get("sep", ","),
+                index_col=False,
+                chunksize=rows,
+                usecols=usecols,
+                **options,
+            )
+            with reader:
+                for chunk in reader:
+                    chunk.columns = pd.Index([str(c).strip() for c in chunk.columns], dtype="str")
+                    yield chunk
+    except (OSError, ValueError, pd.errors.ParserWarning) as exc:
+        raise _csv_error(spec, exc, fields) from exc
+
+
+def _csv_header(spec: SourceSpec) -> int:
+    """Check a CSV source's header line (names present and unique); return its field count."""
+    path = Path(spec.location)
+    _refuse_zero_bytes(path, spec)
+    fields: int | None = None
+    try:
+        header = pd.read_csv(
+            path,
+            sep=spec.options.get("sep", ","),
+            header=None,
+            nrows=1,
+            dtype=str,
+            keep_default_na=False,
+        )
+    except (OSError, ValueError) as exc:
+        raise _csv_error(spec, exc, fields) from exc
+    check_names([str(name) for name in header.iloc[0]], spec)
+    return len(header.columns)
 
 
 def _csv_error(spec: SourceSpec, exc: BaseException, fields: int | None) -> DataSourceError:
