@@ -90,7 +90,7 @@ def standardize(df: pd.DataFrame, target: str) -> tuple[pd.DataFrame, list[str]]
         ``"total_charges: numeric text -> numeric (float64)"``.
     """
     require_column(df, target)
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: columns replaced below never touch df
     changes: list[str] = []
     for column in df.columns:
         series, notes = standardize_column(df[column])
