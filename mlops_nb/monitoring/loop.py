@@ -8,7 +8,9 @@ The ``monitor`` pipeline (``templates/09_monitor.ipynb`` then
   (``inference`` or ``inference:<model>?since=2026-11-01``);
 * :func:`prediction_scores` turns a model's output into the one column that
   prediction drift is measured on (the positive-class probability, the
-  predicted class, or the predicted value);
+  predicted class, or the predicted value), scored in chunks;
+  :func:`reference_frame` adds it to the reference inputs, standing a seeded
+  sample of :data:`REFERENCE_ROWS` rows for larger data;
 * :func:`monitor_decision` applies the policy declared in pipeline.yaml: ``degraded``
   (performance fell more than allowed) before ``drift`` (dataset drift, or
   prediction drift when the policy counts it) before ``ok``;
@@ -25,6 +27,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+import numpy as np
 import pandas as pd
 
 from mlops_nb.config import Settings
@@ -40,6 +43,7 @@ __all__ = [
     "INFERENCE_SOURCE",
     "PREDICTION_COLUMN",
     "PROFILE_FILE",
+    "REFERENCE_ROWS",
     "CurrentData",
     "MonitorDecision",
     "decide_monitoring",
@@ -54,6 +58,15 @@ PREDICTION_COLUMN = "prediction"
 PROFILE_FILE = "reference_profile.parquet"
 """The registry attachment holding a version's reference profile."""
 DECISIONS = ("ok", "drift", "degraded")
+REFERENCE_ROWS = 1_000_000
+"""Rows of a reference profile: larger data is represented by a seeded random sample this size.
+
+The profile's quantile bins and category shares from a million rows differ from
+the whole data's by far less than any drift threshold (the two-sample tests keep
+only ``max_reference_sample`` values anyway), while scoring ten million rows for
+the prediction column would cost minutes and gigabytes."""
+SCORE_CHUNK_ROWS = 250_000
+"""Rows scored per model call by :func:`prediction_scores` (bounds the transformed matrix)."""
 
 
 @dataclass(frozen=True)
@@ -155,22 +168,52 @@ def _read_log(spec: str, settings: Settings, model: str) -> tuple[pd.DataFrame, 
     return log[inputs], f"the inference log of {name}" + (f" since {since}" if since else "")
 
 
-def prediction_scores(model: Any, X: pd.DataFrame, task: str) -> pd.Series:
+def prediction_scores(
+    model: Any, X: pd.DataFrame, task: str, *, chunk_rows: int = SCORE_CHUNK_ROWS
+) -> pd.Series:
     """The model output whose distribution prediction drift compares.
 
     Binary classifiers: the probability of the positive (last) class; other
-    classifiers: the predicted class; regressors: the predicted value.
+    classifiers: the predicted class; regressors: the predicted value. Rows are
+    scored ``chunk_rows`` at a time, so the model's transformed matrix never
+    holds more than that many rows.
     """
+    if len(X) <= chunk_rows:
+        return pd.Series(_scores(model, X, task), index=X.index, name=PREDICTION_COLUMN)
+    parts = [
+        _scores(model, X.iloc[start : start + chunk_rows], task)
+        for start in range(0, len(X), chunk_rows)
+    ]
+    return pd.Series(np.concatenate(parts), index=X.index, name=PREDICTION_COLUMN)
+
+
+def _scores(model: Any, X: pd.DataFrame, task: str) -> Any:
+    """One model call of :func:`prediction_scores`."""
     if task == "binary" and hasattr(model, "predict_proba"):
-        values: Any = model.predict_proba(X)[:, -1]
-    else:
-        values = model.predict(X)
-    return pd.Series(values, index=X.index, name=PREDICTION_COLUMN)
+        return model.predict_proba(X)[:, -1]
+    return model.predict(X)
 
 
-def reference_frame(model: Any, data: pd.DataFrame, columns: list[str], task: str) -> pd.DataFrame:
-    """The input ``columns`` of ``data`` plus the model's :func:`prediction_scores`."""
-    frame = data[columns].copy()
+def reference_frame(
+    model: Any,
+    data: pd.DataFrame,
+    columns: list[str],
+    task: str,
+    *,
+    max_rows: int | None = REFERENCE_ROWS,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """The input ``columns`` of ``data`` plus the model's :func:`prediction_scores`.
+
+    Data with more than ``max_rows`` rows (None: no limit) is represented by a
+    random sample of ``max_rows`` of them, drawn with ``random_state`` and kept
+    in the data's order, so the same data always gives the same reference.
+    """
+    frame = data[columns]
+    if max_rows is not None and len(frame) > max_rows:
+        rng = np.random.default_rng(random_state)
+        frame = frame.iloc[np.sort(rng.choice(len(frame), size=max_rows, replace=False))]
+    frame = frame.copy(deep=False)  # a new column must not reach ``data``
     frame[PREDICTION_COLUMN] = prediction_scores(model, frame, task)
     return frame
 

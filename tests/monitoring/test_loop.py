@@ -13,11 +13,14 @@ from mlops_nb.config import load_settings
 from mlops_nb.data import generate_churn
 from mlops_nb.monitoring import DriftDetector, MonitoringError, performance_check
 from mlops_nb.monitoring.loop import (
+    PREDICTION_COLUMN,
     CurrentData,
     MonitorDecision,
     decide_monitoring,
     load_current_data,
     monitor_decision,
+    prediction_scores,
+    reference_frame,
 )
 from mlops_nb.serving.inference_log import InferenceLog, LogEntry, inference_log_path
 from tests.monitoring.conftest import make_frame
@@ -230,3 +233,47 @@ def test_a_malformed_monitor_decision_is_refused(data, words):
         MonitorDecision.from_dict(data)
     for word in words:
         assert word in str(caught.value)
+
+
+class _CountingModel:
+    """A stand-in binary model that records how many rows each call scored."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        self.calls.append(len(X))
+        positive = 1 / (1 + np.exp(-(X["income"].to_numpy() - 50_000) / 10_000))
+        return np.column_stack([1 - positive, positive])
+
+
+def test_prediction_scores_in_chunks_equal_one_call():
+    frame = make_frame(1_050, 3)
+    whole, chunked = _CountingModel(), _CountingModel()
+    expected = prediction_scores(whole, frame, "binary")
+    scores = prediction_scores(chunked, frame, "binary", chunk_rows=400)
+    assert whole.calls == [1_050]
+    assert chunked.calls == [400, 400, 250]
+    pd.testing.assert_series_equal(scores, expected)
+    assert scores.name == PREDICTION_COLUMN
+
+
+def test_a_large_reference_is_a_seeded_sample_in_the_data_order():
+    data = make_frame(5_000, 4)
+    columns = ["income", "region"]
+    model = _CountingModel()
+    reference = reference_frame(model, data, columns, "binary", max_rows=1_000)
+    again = reference_frame(_CountingModel(), data, columns, "binary", max_rows=1_000)
+    other = reference_frame(
+        _CountingModel(), data, columns, "binary", max_rows=1_000, random_state=1
+    )
+    assert len(reference) == 1_000 and model.calls == [1_000]
+    assert reference.index.is_monotonic_increasing and reference.index.is_unique
+    pd.testing.assert_frame_equal(reference, again)
+    assert not reference.index.equals(other.index)
+    pd.testing.assert_frame_equal(reference[columns], data.loc[reference.index, columns])
+    assert list(data.columns) == list(
+        make_frame(5_000, 4).columns
+    )  # no prediction column added to data
+    whole = reference_frame(_CountingModel(), data, columns, "binary", max_rows=None)
+    assert len(whole) == 5_000
