@@ -31,7 +31,7 @@ from mlops_nb.modeling.plots import (
     residuals_figure,
     roc_pr_figure,
 )
-from mlops_nb.modeling.predictions import Predictions, predict
+from mlops_nb.modeling.predictions import Predictions, check_predictions, predict
 from mlops_nb.modeling.segments import (
     SEGMENT_PREFIX,
     SegmentManifests,
@@ -56,6 +56,7 @@ __all__ = [
     "TuningResult",
     "candidate_names",
     "candidate_space",
+    "check_predictions",
     "compare_models",
     "confusion_matrix_figure",
     "evaluate",

@@ -19,12 +19,19 @@ import pandas as pd
 from mlops_nb.errors import ModelingError
 from mlops_nb.modeling._checks import check_data, check_task
 from mlops_nb.modeling.metrics import Metric, check_metric, metric_names, metric_values
-from mlops_nb.modeling.predictions import predict
+from mlops_nb.modeling.predictions import Predictions, check_predictions, predict
 
 __all__ = ["compare_models", "score_difference"]
 
 
-def compare_models(models: Mapping[str, Any], X: Any, y: Any, task: str) -> pd.DataFrame:
+def compare_models(
+    models: Mapping[str, Any],
+    X: Any,
+    y: Any,
+    task: str,
+    *,
+    predictions: Mapping[str, Predictions] | None = None,
+) -> pd.DataFrame:
     """Score each model on the same labelled rows.
 
     Args:
@@ -34,14 +41,18 @@ def compare_models(models: Mapping[str, Any], X: Any, y: Any, task: str) -> pd.D
         X: Feature rows (DataFrame), e.g. the holdout.
         y: True target, one value per row.
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``.
+        predictions: Name -> that model's :func:`~mlops_nb.modeling.predict`
+            of these same rows, made already; those models are not asked to
+            predict again.
 
     Returns:
         One row per model, in the given order: ``model``, ``n``, the task's
         metrics (see :func:`~mlops_nb.modeling.evaluate`) and ``note``.
 
     Raises:
-        ModelingError: no model, bad ``X``/``y``, or a model that cannot
-            predict ``X`` (the message names it).
+        ModelingError: no model, bad ``X``/``y``, a model that cannot
+            predict ``X`` (the message names it), or given predictions of other
+            rows or of no listed model.
     """
     check_task(task)
     X, _ = check_data(X, y, where="compare_models")
@@ -50,15 +61,29 @@ def compare_models(models: Mapping[str, Any], X: Any, y: Any, task: str) -> pd.D
             "compare_models got no models; pass e.g. {'challenger': model}.",
             parameter="models",
         )
-    rows = [_row(str(name), model, X, y, task) for name, model in models.items()]
+    known = dict(predictions or {})
+    stray = sorted(map(str, set(known) - set(models)))
+    if stray:
+        raise ModelingError(
+            f"compare_models got predictions for {', '.join(map(repr, stray))}, which "
+            f"models does not list; its models are {', '.join(map(repr, models))}.",
+            parameter="predictions",
+        )
+    rows = [_row(str(name), model, X, y, task, known.get(name)) for name, model in models.items()]
     return pd.DataFrame(rows, columns=["model", "n", *metric_names(task), "note"])
 
 
-def _row(name: str, model: Any, X: pd.DataFrame, y: Any, task: str) -> dict[str, Any]:
+def _row(
+    name: str, model: Any, X: pd.DataFrame, y: Any, task: str, made: Predictions | None
+) -> dict[str, Any]:
     if model is None:
         nan = dict.fromkeys(metric_names(task), float("nan"))
         return {"model": name, "n": len(X), **nan, "note": "no model"}
-    return {"model": name, **metric_values(predict(model, X, y, task, name=name)), "note": ""}
+    if made is None:
+        made = predict(model, X, y, task, name=name)
+    else:
+        made = check_predictions(made, y, task, where=f"compare_models, {name}")
+    return {"model": name, **metric_values(made), "note": ""}
 
 
 def score_difference(

@@ -21,7 +21,7 @@ from mlops_nb.errors import ModelingError
 from mlops_nb.modeling._checks import check_data, check_task
 from mlops_nb.modeling._search import check_count
 from mlops_nb.modeling.metrics import metric_names, metric_values, primary_metric
-from mlops_nb.modeling.predictions import Predictions, predict
+from mlops_nb.modeling.predictions import Predictions, check_predictions, predict
 
 __all__ = ["MAX_NUMERIC_VALUES", "MAX_SLICES", "MISSING_SLICE", "slice_metrics"]
 
@@ -31,7 +31,14 @@ MAX_SLICES = 50
 
 
 def slice_metrics(
-    model: Any, X: Any, y: Any, task: str, column: str, *, min_rows: int = 20
+    model: Any,
+    X: Any,
+    y: Any,
+    task: str,
+    column: str,
+    *,
+    min_rows: int = 20,
+    predictions: Predictions | None = None,
 ) -> pd.DataFrame:
     """Score a fitted ``model`` on each slice of ``column``.
 
@@ -43,6 +50,8 @@ def slice_metrics(
         column: The column of ``X`` to slice by.
         min_rows: Slices with fewer rows are listed with NaN metrics and a
             note instead of noisy values.
+        predictions: ``model``'s :func:`~mlops_nb.modeling.predict` of these
+            rows, made already (the evaluate stage's); None predicts them here.
 
     Returns:
         One row per slice: ``column``, ``value`` (text), ``n``, the task's
@@ -51,14 +60,18 @@ def slice_metrics(
 
     Raises:
         ModelingError: ``column`` is not in ``X``, it has more than
-            :data:`MAX_SLICES` slices, or bad arguments.
+            :data:`MAX_SLICES` slices, predictions of other rows, or bad
+            arguments.
     """
     check_task(task)
     X, _ = check_data(X, y, where="slice_metrics")
     _check_column(X, column)
     min_rows = check_count(min_rows, "min_rows", 1)
     labels, order = slice_labels(X[column])
-    p = predict(model, X, y, task)
+    if predictions is None:
+        p = predict(model, X, y, task)
+    else:
+        p = check_predictions(predictions, y, task, where="slice_metrics")
     overall = metric_values(p)
     rows = [_slice_row(p, labels == value, value, overall, min_rows) for value in order]
     table = pd.DataFrame(rows, columns=["value", "n", *metric_names(task), "gap", "note"])

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mlops_nb.errors import ModelNotFoundError, RegistryError
-from mlops_nb.modeling import compare_models, primary_metric
+from mlops_nb.modeling import Predictions, check_predictions, compare_models, primary_metric
 from mlops_nb.prep.keys import KEY_COLUMN, SplitRule
 from mlops_nb.registry.gate import PromotionDecision, PromotionRecord, decide_promotion
 from mlops_nb.registry.package import read_metadata
@@ -150,6 +150,7 @@ def judge_challenger(
     margin: float = 0.0,
     min_quality: Mapping[str, float] | float | None = None,
     min_rows: int = MIN_COMPARED_ROWS,
+    challenger_predictions: Predictions | None = None,
 ) -> ChampionComparison:
     """Compare ``challenger`` with the version at ``alias`` on rows neither trained on.
 
@@ -169,9 +170,14 @@ def judge_challenger(
         min_quality: The minimum a first version needs: a number, or per
             metric name (``{"roc_auc": 0.7}``).
         min_rows: The fewest compared rows a decision may rest on.
+        challenger_predictions: The challenger's
+            :func:`~mlops_nb.modeling.predict` of the whole ``holdout``, made
+            already (the evaluate stage's); the compared rows reuse them
+            instead of predicting again. None predicts here.
 
     Raises:
         RegistryError: keys that do not match the holdout, or a bad ``min_rows``.
+        ModelingError: ``challenger_predictions`` of other rows.
     """
     holdout_ids = _keys(holdout_keys, "holdout_keys")
     if len(holdout_ids) != len(holdout):
@@ -205,7 +211,13 @@ def judge_challenger(
     if champion is not None:
         models[f"champion v{champion.version}"] = champion_model
     X, y = rows.drop(columns=[target, KEY_COLUMN]), rows[target]
-    table = compare_models(models, X, y, task) if len(rows) else pd.DataFrame()
+    made = None
+    if challenger_predictions is not None:
+        whole = check_predictions(
+            challenger_predictions, holdout[target], task, where="judge_challenger"
+        )
+        made = {CHALLENGER: whole.subset(keep)}
+    table = compare_models(models, X, y, task, predictions=made) if len(rows) else pd.DataFrame()
     minimum = _minimum(min_quality, metric)
     decision, decided = _decide(
         table, metric, champion, unknown, len(rows), min_rows, margin, minimum

@@ -13,7 +13,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from mlops_nb.errors import RegistryError
+from mlops_nb.errors import ModelingError, RegistryError
+from mlops_nb.modeling import predict
 from mlops_nb.prep.keys import KEY_COLUMN, SplitRule, row_keys
 from mlops_nb.registry import Registry
 from mlops_nb.registry.champion import TRAINING_KEYS_FILE, judge_challenger, training_keys
@@ -211,4 +212,40 @@ def test_keys_that_do_not_match_the_holdout_are_refused(registry: Registry) -> N
             holdout_keys=np.arange(3, dtype="uint64"),
             train_keys=np.arange(3, dtype="uint64"),
             rule=rule_for(frame),
+        )
+
+
+def test_the_challengers_own_predictions_give_the_same_judgement(
+    registry: Registry, tmp_path: Path
+) -> None:
+    frame = dataset()
+    register_champion(registry, tmp_path, frame, slice(0, 300))
+    keys = row_keys(frame)
+    holdout, train = frame.iloc[250:350], frame.iloc[:250]
+    challenger = fit(train, c=0.5)
+    options = dict(
+        target=TARGET,
+        task="binary",
+        holdout_keys=keys.loc[holdout.index],
+        train_keys=keys.loc[train.index],
+        rule=rule_for(frame),
+        min_rows=30,
+    )
+    made = predict(challenger, holdout.drop(columns=[TARGET]), holdout[TARGET], "binary")
+
+    fresh = judge_challenger(registry, "churn", challenger, holdout, **options)
+    reused = judge_challenger(
+        registry, "churn", challenger, holdout, challenger_predictions=made, **options
+    )
+
+    pd.testing.assert_frame_equal(reused.table, fresh.table)
+    assert reused.decision == fresh.decision and reused.compared_rows == 50
+    with pytest.raises(ModelingError, match="100 row\\(s\\) for 99 labelled"):
+        judge_challenger(
+            registry,
+            "churn",
+            challenger,
+            holdout.iloc[1:],
+            challenger_predictions=made,
+            **{**options, "holdout_keys": keys.loc[holdout.index[1:]]},
         )
