@@ -32,7 +32,7 @@ from sklearn.feature_selection import mutual_info_classif, mutual_info_regressio
 from sklearn.utils.validation import check_is_fitted
 
 from mlops_nb.errors import PreparationError
-from mlops_nb.features.steps import check_input, input_feature_names
+from mlops_nb.features.steps import checked, input_feature_names
 from mlops_nb.prep.split import check_task
 
 METHODS = ("mutual_info", "variance", "none")
@@ -136,7 +136,7 @@ def score_features(
         return scores
     target = _target(y, len(matrix))
     if len(matrix) > SCORE_ROWS:
-        rows = np.sort(np.random.default_rng(seed).choice(len(matrix), SCORE_ROWS, replace=False))
+        rows = _score_rows(len(matrix), seed)
         matrix, target = matrix[rows], target[rows]
     discrete = np.all((matrix == 0) | (matrix == 1), axis=0)
     estimate = mutual_info_regression if task == "regression" else mutual_info_classif
@@ -186,6 +186,11 @@ def check_selection(method: str, task: str | None, k: int | None) -> None:
             "k needs a scoring method; use method='mutual_info' or 'variance', or k=None.",
             parameter="k",
         )
+
+
+def _score_rows(rows: int, seed: int) -> np.ndarray:
+    """The seeded sample of :data:`SCORE_ROWS` row positions mutual information is estimated on."""
+    return np.sort(np.random.default_rng(seed).choice(rows, SCORE_ROWS, replace=False))
 
 
 def _target(y: Any, rows: int) -> np.ndarray:
@@ -262,7 +267,7 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> FeatureSelector:
         """Choose the columns to keep (by name, or by score on ``X`` and ``y``)."""
-        values = check_input(self, X, reset=True)
+        values = checked(self, X, reset=True)
         names = input_feature_names(self)
         if self.features is not None or self.method == "none":
             self.support_ = self._named_support(names)
@@ -270,6 +275,11 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
             self.scores_ = np.full(len(names), np.nan)
         else:
             check_selection(self.method, self.task, self.k)
+            if self.method == "mutual_info" and len(values) > SCORE_ROWS:
+                # the rows score_features would draw, taken before anything is converted
+                rows = _score_rows(len(values), self.seed)
+                values = values.iloc[rows] if isinstance(values, pd.DataFrame) else values[rows]
+                y = _target(y, len(X))[rows]
             self.scores_, self.support_ = _score_and_choose(
                 _matrix(values),
                 list(names),
@@ -286,9 +296,9 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> Any:
         """Return the kept columns of ``X``."""
         check_is_fitted(self, "support_")
-        values = check_input(self, X, reset=False)
-        if isinstance(X, pd.DataFrame):
-            return X.iloc[:, np.flatnonzero(self.support_)]
+        values = checked(self, X, reset=False)
+        if isinstance(values, pd.DataFrame):
+            return values.iloc[:, np.flatnonzero(self.support_)]
         return values[:, self.support_]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

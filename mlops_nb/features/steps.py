@@ -58,6 +58,19 @@ def check_input(estimator: BaseEstimator, X: Any, *, reset: bool) -> np.ndarray:
     return values
 
 
+def checked(estimator: BaseEstimator, X: Any, *, reset: bool) -> pd.DataFrame | np.ndarray:
+    """:func:`check_input`, except that a frame with values comes back as itself.
+
+    Its column names and count are checked (or recorded) all the same; the
+    caller reads it column by column in its own dtypes, which is what keeps a
+    ten-million-row frame from becoming an object array of boxed values.
+    """
+    if isinstance(X, pd.DataFrame) and X.size:
+        validate_data(estimator, X, skip_check_array=True, reset=reset)
+        return X
+    return check_input(estimator, X, reset=reset)
+
+
 def _as_text(value: Any) -> Any:
     if pd.isna(value):
         return np.nan
@@ -67,24 +80,69 @@ def _as_text(value: Any) -> Any:
 
 
 _to_text = np.frompyfunc(_as_text, 1, 1)
+# kinds of object column whose equal values (by hash) always have the same text: a column
+# of these is converted value by distinct value; a "mixed" one (True and 1 hash alike but
+# read "True" and "1") value by value
+_FACTORIZABLE = frozenset(
+    {"string", "empty", "boolean", "integer", "floating", "mixed-integer-float"}
+)
+
+
+def _column_text(values: pd.Series) -> np.ndarray:
+    """One column as :func:`_as_text` makes it, computed once per distinct value."""
+    if (
+        values.dtype == object
+        and pd.api.types.infer_dtype(values, skipna=True) not in _FACTORIZABLE
+    ):
+        text: np.ndarray = _to_text(values.to_numpy(dtype=object)).astype(object)
+        return text
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    texts = np.empty(len(distinct) + 1, dtype=object)
+    texts[:-1] = [_as_text(value) for value in distinct]
+    texts[-1] = np.nan  # code -1: missing
+    converted: np.ndarray = texts[codes]
+    return converted
+
+
+def _missing(
+    estimator: BaseEstimator, X: Any, *, reset: bool, only: np.ndarray | None = None
+) -> np.ndarray:
+    """Where ``X`` (checked by :func:`check_input`'s rules) is missing, in the ``only`` columns.
+
+    A frame is tested in its own dtypes (see :func:`checked`).
+    """
+    values = checked(estimator, X, reset=reset)
+    if isinstance(values, pd.DataFrame):
+        frame = values if only is None else values.iloc[:, only]
+        return frame.isna().to_numpy()
+    return pd.isna(values if only is None else values[:, only])
 
 
 class TextCategories(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Convert categorical values to text; missing values become NaN.
 
     ``True`` becomes ``"True"``, ``2`` and ``2.0`` both become ``"2"``. The
-    output is an object array with the input's columns.
+    output is an object array with the input's columns. Each distinct value of
+    a column is converted once (a million rows of four columns: a fraction of a
+    second, not twenty).
     """
 
     def fit(self, X: Any, y: Any = None) -> TextCategories:
         """Record the input columns (nothing else is learned)."""
-        check_input(self, X, reset=True)
+        checked(self, X, reset=True)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
         """Return ``X`` with every value as text (NaN where missing)."""
         check_is_fitted(self)
-        text: np.ndarray = _to_text(check_input(self, X, reset=False)).astype(object)
+        values = checked(self, X, reset=False)
+        if isinstance(values, pd.DataFrame):
+            columns = [values.iloc[:, position] for position in range(values.shape[1])]
+        else:
+            columns = [pd.Series(values[:, position]) for position in range(values.shape[1])]
+        text = np.empty((len(columns[0]), len(columns)), dtype=object)
+        for position, column in enumerate(columns):
+            text[:, position] = _column_text(column)
         return text
 
     def __sklearn_tags__(self) -> Any:
@@ -115,16 +173,14 @@ class MissingFlags(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> MissingFlags:
         """Find the columns with missing values."""
-        values = check_input(self, X, reset=True)
-        self.features_ = np.flatnonzero(pd.isna(values).any(axis=0))
+        self.features_ = np.flatnonzero(_missing(self, X, reset=True).any(axis=0))
         return self
 
     def transform(self, X: Any) -> np.ndarray:
         """Return the 0/1 (float) flags of the flagged columns."""
         check_is_fitted(self, "features_")
-        values = check_input(self, X, reset=False)
-        flags: np.ndarray = pd.isna(values[:, self.features_]).astype(np.float64)
-        return flags
+        flags: np.ndarray = _missing(self, X, reset=False, only=self.features_)
+        return flags.astype(np.float64)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the flag columns: the flagged input columns' names."""

@@ -79,7 +79,7 @@ def _text(series: pd.Series) -> tuple[pd.Series, list[str]]:
 
 
 def _missing_is_nan(dtype: pd.StringDtype) -> bool:
-    """Whether the missing value of a ``str`` dtype is NaN (pandas' default text type, not pd.NA)."""
+    """Whether a ``str`` dtype marks missing values with NaN (pandas' default), not pd.NA."""
     na_value = getattr(dtype, "na_value", pd.NA)
     return isinstance(na_value, float) and np.isnan(na_value)
 

@@ -23,6 +23,7 @@ from mlops_nb.features import (
     feature_table,
     infer_feature_types,
 )
+from mlops_nb.features import steps as steps_module
 from mlops_nb.prep import split
 
 TARGET = "churned"
@@ -301,3 +302,33 @@ def test_missing_flags_on_arrays() -> None:
     assert flags.features_.tolist() == [1, 2]
     assert flags.get_feature_names_out().tolist() == ["x1", "x2"]
     np.testing.assert_array_equal(flags.transform([[np.nan, np.nan, 1.0]]), [[1.0, 0.0]])
+
+
+def test_text_categories_convert_each_distinct_value_as_each_value_would_be() -> None:
+    rng = np.random.default_rng(7)
+    n = 3_000
+    X = pd.DataFrame(
+        {
+            "word": pd.Series(rng.choice(["a", "b", "c", None], n), dtype="str"),
+            "number": rng.choice([1.0, 2.5, -0.0, np.nan, 1e20], n),
+            "count": rng.integers(0, 5, n),
+            "flag": pd.array(rng.choice([True, False, None], n), dtype="boolean"),
+            "nullable": pd.array(rng.choice([1, 2, None], n), dtype="Int64"),
+            # True and 1 are equal to Python but read differently: converted value by value
+            "mixed": pd.Series(rng.choice(np.array([True, 1, 1.0, "1", None], dtype=object), n)),
+            "words": pd.Series(rng.choice(np.array(["x", None, np.nan], dtype=object), n)),
+            "category": pd.Series(rng.choice(["p", "q"], n), dtype="category"),
+        }
+    )
+    expected = np.frompyfunc(steps_module._as_text, 1, 1)(X.astype(object).to_numpy())
+
+    out = TextCategories().fit(X).transform(X)
+
+    assert out.dtype == object and out.shape == X.shape
+    missing = pd.isna(expected.astype(object))
+    assert (pd.isna(out) == missing).all()
+    assert (out[~missing] == expected[~missing]).all()
+    mixed = out[:, list(X.columns).index("mixed")]
+    assert {"True", "1"} <= set(mixed[~pd.isna(mixed)])
+    # arrays are converted the same way as frames
+    assert (pd.isna(TextCategories().fit(X.to_numpy()).transform(X.to_numpy())) == missing).all()
