@@ -168,6 +168,7 @@ def test_internal_errors_are_generic(serving_project, caplog):
         def broken(frame: Any) -> Any:
             raise RuntimeError("secret detail of the failure")
 
+        scorer.compiled = None  # scored by scikit-learn, through predict
         scorer.predict = broken
         response = httpx.post(
             f"{server.url}/predict", json={"records": serving_project.records[:1]}
