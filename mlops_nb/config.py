@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 
 from mlops_nb.errors import ConfigError
+from mlops_nb.yamlio import load_yaml
 
 PIPELINE_FILE = "pipeline.yaml"
 PROJECT_ENV = "MLOPS_NB_PROJECT"
@@ -105,18 +106,31 @@ MAX_PROJECT_FILE_BYTES = 1024 * 1024
 """A larger pipeline.yaml is not read here (the spec reports it, with its size)."""
 
 
+_PARSED: dict[Path, tuple[str, dict[str, object]]] = {}
+"""pipeline.yaml files parsed by this process, by path: the text and its mapping."""
+
+
 def _project_file(path: Path) -> dict[str, object]:
-    """pipeline.yaml as a mapping (empty when it holds none)."""
+    """pipeline.yaml as a mapping (empty when it holds none); a copy the caller may keep.
+
+    Parsed once per text of the file (read each time, which is cheap), since
+    loading the settings asks it for several keys.
+    """
     try:
-        if path.stat().st_size > MAX_PROJECT_FILE_BYTES:
+        status = path.stat()
+        if status.st_size > MAX_PROJECT_FILE_BYTES:
             raise ConfigError(
                 f"{path} is larger than {MAX_PROJECT_FILE_BYTES:,} bytes; is it the right file?",
                 path=path,
             )
-        raw = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text()
+        known = _PARSED.get(path)
+        if known is None or known[0] != text:
+            raw = load_yaml(text) or {}
+            known = _PARSED[path] = (text, raw if isinstance(raw, dict) else {})
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}", path=path) from exc
-    return raw if isinstance(raw, dict) else {}
+    return dict(known[1])
 
 
 def _setting(project: Path, env: str, key: str) -> str | None:

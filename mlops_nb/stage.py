@@ -29,6 +29,7 @@ from mlops_nb.dag import ancestors, run_order
 from mlops_nb.errors import MlopsNbError, StageInputError, TrackingError
 from mlops_nb.jsonvalues import jsonable
 from mlops_nb.tracking import Run, TrackingStore
+from mlops_nb.yamlio import load_yaml
 
 MANIFEST = "stage.json"
 RESERVED_RUN_FIELDS = frozenset(
@@ -277,7 +278,7 @@ def _pipeline_of(
     module): only the stage names and their ``needs`` are used, for a message.
     """
     try:
-        raw = yaml.safe_load(settings.pipeline_file.read_text()) or {}
+        raw = load_yaml(settings.pipeline_file.read_text()) or {}
         pipelines = raw.get("pipelines") or {}
         for name, body in pipelines.items():
             stages = body.get("stages") or {}

@@ -9,21 +9,41 @@
   and :func:`read_snapshot` reads one back;
 * :func:`profile` and :func:`summary` describe a frame;
 * :func:`infer_task` picks binary, multiclass or regression from the target.
+
+Names are imported on first use (PEP 562): ``mlops_nb.data.preflight``, which
+the runner uses before any kernel starts, does not pay for pandas through here.
 """
 
-from mlops_nb.data.ingest import CHUNK_ROWS, read_snapshot, snapshot_source
-from mlops_nb.data.profile import profile, summary
-from mlops_nb.data.sample import CHURN_COLUMNS, SAMPLE_NAMES, generate_churn, generate_sample
-from mlops_nb.data.snapshot import Snapshot, content_hash, file_sha256, snapshot
-from mlops_nb.data.sources import (
-    SourceSpec,
-    check_source,
-    load_source,
-    parse_source,
-    redact,
-    require_target,
-)
-from mlops_nb.data.task import TASK_CHOICES, TASKS, infer_task
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mlops_nb.exports import lazy_getattr
+
+_EXPORTS = {
+    "CHUNK_ROWS": "mlops_nb.data.ingest",
+    "read_snapshot": "mlops_nb.data.ingest",
+    "snapshot_source": "mlops_nb.data.ingest",
+    "profile": "mlops_nb.data.profile",
+    "summary": "mlops_nb.data.profile",
+    "CHURN_COLUMNS": "mlops_nb.data.sample",
+    "SAMPLE_NAMES": "mlops_nb.data.sample",
+    "generate_churn": "mlops_nb.data.sample",
+    "generate_sample": "mlops_nb.data.sample",
+    "Snapshot": "mlops_nb.data.snapshot",
+    "content_hash": "mlops_nb.data.snapshot",
+    "file_sha256": "mlops_nb.data.snapshot",
+    "snapshot": "mlops_nb.data.snapshot",
+    "SourceSpec": "mlops_nb.data.sources",
+    "check_source": "mlops_nb.data.sources",
+    "load_source": "mlops_nb.data.sources",
+    "parse_source": "mlops_nb.data.sources",
+    "redact": "mlops_nb.data.sources",
+    "require_target": "mlops_nb.data.sources",
+    "TASK_CHOICES": "mlops_nb.data.task",
+    "TASKS": "mlops_nb.data.task",
+    "infer_task": "mlops_nb.data.task",
+}
 
 __all__ = [
     "CHUNK_ROWS",
@@ -49,3 +69,21 @@ __all__ = [
     "snapshot_source",
     "summary",
 ]
+
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
+
+if TYPE_CHECKING:
+    from mlops_nb.data.ingest import CHUNK_ROWS, read_snapshot, snapshot_source
+    from mlops_nb.data.profile import profile, summary
+    from mlops_nb.data.sample import CHURN_COLUMNS, SAMPLE_NAMES, generate_churn, generate_sample
+    from mlops_nb.data.snapshot import Snapshot, content_hash, file_sha256, snapshot
+    from mlops_nb.data.sources import (
+        SourceSpec,
+        check_source,
+        load_source,
+        parse_source,
+        redact,
+        require_target,
+    )
+    from mlops_nb.data.task import TASK_CHOICES, TASKS, infer_task

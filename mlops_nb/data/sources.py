@@ -26,15 +26,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
-import pandas as pd
-import pyarrow as pa
-
-from mlops_nb.data.sample import generate_sample, sample_options
-from mlops_nb.data.sql import read_sql
+from mlops_nb.data.sample_options import sample_options
 from mlops_nb.errors import DataSourceError, closest, listing, shorten
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "SourceSpec",
@@ -300,6 +299,8 @@ def load_source(source: str, base_dir: Path | None = None) -> pd.DataFrame:
 
 def _read_csv(spec: SourceSpec) -> pd.DataFrame:
     """Read a CSV or TSV file, translating pandas errors."""
+    import pandas as pd
+
     fields = _csv_header(spec)
     try:
         with warnings.catch_warnings():
@@ -321,6 +322,8 @@ def read_csv_chunks(
     Raises:
         DataSourceError: As :func:`load_source`, for the chunk where the problem is.
     """
+    import pandas as pd
+
     fields = _csv_header(spec)
     options: dict[str, Any] = {"dtype": str} if text else {}
     try:
@@ -344,6 +347,8 @@ def read_csv_chunks(
 
 def _csv_header(spec: SourceSpec) -> int:
     """Check a CSV source's header line (names present and unique); return its field count."""
+    import pandas as pd
+
     path = Path(spec.location)
     _refuse_zero_bytes(path, spec)
     fields: int | None = None
@@ -364,6 +369,8 @@ def _csv_header(spec: SourceSpec) -> int:
 
 def _csv_error(spec: SourceSpec, exc: BaseException, fields: int | None) -> DataSourceError:
     """Translate an error raised while reading a CSV file."""
+    import pandas as pd
+
     path = Path(spec.location)
     if isinstance(exc, pd.errors.EmptyDataError):
         return _empty(spec, "it has no header and no rows")
@@ -410,6 +417,9 @@ def _malformed_csv(spec: SourceSpec, exc: BaseException, fields: int | None) -> 
 
 def _read_parquet(spec: SourceSpec) -> pd.DataFrame:
     """Read a Parquet file, translating pyarrow errors."""
+    import pandas as pd
+    import pyarrow as pa
+
     path = Path(spec.location)
     _refuse_zero_bytes(path, spec)
     try:
@@ -444,15 +454,23 @@ def _unreadable(spec: SourceSpec, kind: str, exc: BaseException) -> DataSourceEr
     )
 
 
+def _read_sql(spec: SourceSpec) -> pd.DataFrame:
+    from mlops_nb.data.sql import read_sql
+
+    return read_sql(spec)
+
+
 def _read_sample(spec: SourceSpec) -> pd.DataFrame:
     """Generate a sample data set."""
+    from mlops_nb.data.sample import generate_sample
+
     return generate_sample(spec.location, spec.options)
 
 
 _READERS: dict[str, Callable[[SourceSpec], pd.DataFrame]] = {
     "csv": _read_csv,
     "parquet": _read_parquet,
-    "sql": read_sql,
+    "sql": _read_sql,
     "sample": _read_sample,
 }
 
@@ -486,6 +504,8 @@ def _check_unique(names: list[str], spec: SourceSpec) -> None:
 
 def _tidy(frame: pd.DataFrame, spec: SourceSpec) -> pd.DataFrame:
     """Strip column names and refuse frames without columns, rows or unique names."""
+    import pandas as pd
+
     names = [str(name).strip() for name in frame.columns]
     check_names(names, spec)
     if not names:

@@ -19,13 +19,12 @@ import re
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from mlops_nb.errors import DataSourceError, closest, listing
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    import pandas as pd
     from sqlalchemy import Connection, Engine
     from sqlalchemy.engine import URL
 
@@ -93,6 +92,7 @@ def sql_columns(spec: SourceSpec) -> list[str] | None:
 
 def read_sql(spec: SourceSpec) -> pd.DataFrame:
     """Read a table or a query result through SQLAlchemy, on a read-only connection."""
+    import pandas as pd
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -156,6 +156,8 @@ def _connect(engine: Engine, spec: SourceSpec) -> Iterator[Connection]:
 
 def _read_table(connection: Connection, spec: SourceSpec, url: URL) -> pd.DataFrame:
     """Read a whole table, listing the tables present when it does not exist."""
+    import pandas as pd
+
     _require_table(connection, spec, url)
     return pd.read_sql_table(spec.options["table"], connection)
 

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from mlops_nb.errors import ParameterError, PipelineSpecError
+from mlops_nb.yamlio import load_yaml
 
 TYPES = ("str", "int", "float", "bool", "path", "source", "any")
 _TRUE = {"true", "yes", "on", "1"}
@@ -85,7 +86,12 @@ def _convert(kind: str, value: Any) -> Any:
         return _to_float(value)
     if kind == "bool":
         return _to_bool(value)
-    return yaml.safe_load(value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    try:
+        return load_yaml(value)
+    except yaml.YAMLError as exc:  # e.g. -p columns="[a, b" -- an unclosed list
+        raise ValueError(f"not YAML: {str(exc).splitlines()[0]}") from exc
 
 
 def _to_int(value: Any) -> int:

@@ -375,7 +375,9 @@ class Runner:
         with self._lock:
             entry["seconds"] = round(time.perf_counter() - attempt.started, 3)
             _collect_stage(stage_dir, entry, record)
-            self._save([entry["dir"]] if stage_dir.is_dir() else [])
+            # a reused stage takes no time: its line in index.html waits for the next
+            # stage that executes, or for the end of the run
+            self._save([entry["dir"]] if stage_dir.is_dir() else [], page=not entry.get("cached"))
             if stage_dir.is_dir() and not self.dev:
                 track_stage(self.settings, record, entry, stage_dir)
             self.observer.stage_finished(entry, attempt.index, len(record["stages"]))
@@ -438,16 +440,18 @@ class Runner:
             record["error"] = _error_dict(error)
         self._save()
 
-    def _save(self, finished: list[str] | None = None) -> None:
+    def _save(self, finished: list[str] | None = None, *, page: bool = True) -> None:
         """Rewrite run.json and index.html (each atomically), and index the run in the store.
 
         ``finished`` names stage folders that just ended: with an artifact
         location, their files are published before the record that lists them.
+        ``page=False`` leaves index.html as it is (run.json is always rewritten).
         """
         with self._lock:
             write_json(self._run_dir / archive.RUN_FILE, self._record)
             crash_point("run-record")  # run.json rewritten; index.html and the store not yet
-            report.write_index(self._run_dir, self._record)
+            if page:
+                report.write_index(self._run_dir, self._record)
             if self._index is not None:
                 self._index.save(self._record, self._run_dir, finished or [])
 

@@ -21,6 +21,7 @@ from mlops_nb.config import Settings
 from mlops_nb.errors import MlopsNbError, ParameterError, PipelineSpecError, closest, shorten
 from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM, Template, inspect_template
 from mlops_nb.pipeline.params import ParamSpec, parse_param
+from mlops_nb.yamlio import load_yaml
 
 _TOP_KEYS = {
     "artifacts",
@@ -278,7 +279,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
                 f"pipeline.yaml (in files that parameters name).",
                 path=path,
             )
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PipelineSpecError(f"{path} does not exist", path=path) from exc
     except yaml.YAMLError as exc:

@@ -24,6 +24,7 @@ from mlops_nb.errors import ContractError
 from mlops_nb.jsonvalues import plain
 from mlops_nb.validation._dtypes import dtype_label
 from mlops_nb.validation._layout import check_layout, check_schema
+from mlops_nb.yamlio import load_yaml
 
 NEW_CONTRACT_HINT = (
     "create one from a sample of the data with "
@@ -37,7 +38,7 @@ def _read_yaml(path: Path) -> Any:
         what = "is a folder, not a file" if path.is_dir() else "not found"
         raise ContractError(f"contract file {path} {what}; {NEW_CONTRACT_HINT}.", path=path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ContractError(
             f"contract file {path} is not valid YAML: {exc}\nFix the syntax at the "

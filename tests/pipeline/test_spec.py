@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mlops_nb.errors import ParameterError, PipelineSpecError
+from mlops_nb.pipeline.params import ParamSpec
 from mlops_nb.pipeline.spec import load_project
 from tests.conftest import TWO_STAGES
 
@@ -126,3 +127,10 @@ def test_choices_and_bounds(make_project):
     pipeline = load(make_project, text).pipeline()
     with pytest.raises(ParameterError, match=r"11 is above the maximum 10"):
         pipeline.resolve({"value": "11"})
+
+
+def test_a_value_that_is_not_yaml_is_a_parameter_error():
+    spec = ParamSpec("columns")
+    assert spec.coerce("[a, b]") == ["a", "b"]
+    with pytest.raises(ParameterError, match=r"'\[a, b' is not a valid any \(not YAML: "):
+        spec.coerce("[a, b", origin="-p")

@@ -15,16 +15,14 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops_nb.pipeline.executors import StageResult, StageTask
-from mlops_nb.pipeline.executors.execution import (
-    execute_task,
-    import_papermill,
-    skip_iri_grammars,
-)
 from mlops_nb.pipeline.kernels.logs import FORK_SERVER_LOG
-from mlops_nb.pipeline.kernels.pool import KernelPool
 from mlops_nb.pipeline.stage_report import warm_up
+
+if TYPE_CHECKING:
+    from mlops_nb.pipeline.kernels.pool import KernelPool
 
 
 class LocalExecutor:
@@ -58,6 +56,11 @@ class LocalExecutor:
             self._open(tasks)
 
     def _open(self, tasks: Sequence[StageTask]) -> KernelPool:
+        # jupyter_client and papermill are imported only now: a run whose stages are
+        # all cached never pays for them
+        from mlops_nb.pipeline.executors.execution import import_papermill, skip_iri_grammars
+        from mlops_nb.pipeline.kernels.pool import KernelPool
+
         with self._lock:
             self._interrupted = False
             if self._pool is not None:
@@ -107,6 +110,8 @@ class LocalExecutor:
             threads.shutdown(wait=True)
 
     def _execute(self, task: StageTask) -> StageResult:
+        from mlops_nb.pipeline.executors.execution import execute_task
+
         with self._lock:
             pool, interrupted = self._pool, self._interrupted
         if interrupted:
