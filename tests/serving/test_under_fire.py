@@ -55,7 +55,8 @@ class WorkerPipe:
     Attributes:
         messages: Every message written, in order.
         written: Set once a message's bytes are in the worker's pipe.
-        then: Called with each message after it is written (e.g. to kill the worker).
+        then: Called with each message before it is written (e.g. to kill the worker, which
+            then never answers it, however fast it scores).
     """
 
     def __init__(self) -> None:
@@ -65,11 +66,11 @@ class WorkerPipe:
         self._write = worker_process.write_message
 
     def __call__(self, stream: Any, message: dict[str, Any]) -> None:
-        self._write(stream, message)
-        self.messages.append(message)
-        self.written.set()
         if self.then is not None:
             self.then(message)
+        self.messages.append(message)  # before the write, which fails if the worker is gone
+        self._write(stream, message)
+        self.written.set()
 
 
 @pytest.fixture
