@@ -114,8 +114,10 @@ def _missing(
     values = checked(estimator, X, reset=reset)
     if isinstance(values, pd.DataFrame):
         frame = values if only is None else values.iloc[:, only]
-        return frame.isna().to_numpy()
-    return pd.isna(values if only is None else values[:, only])
+        mask: np.ndarray = frame.isna().to_numpy()
+        return mask
+    array_mask: np.ndarray = pd.isna(values if only is None else values[:, only])
+    return array_mask
 
 
 class TextCategories(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
