@@ -71,7 +71,8 @@ def checked(estimator: BaseEstimator, X: Any, *, reset: bool) -> pd.DataFrame | 
     return check_input(estimator, X, reset=reset)
 
 
-def _as_text(value: Any) -> Any:
+def category_text(value: Any) -> Any:
+    """One categorical value as :class:`TextCategories` writes it (NaN when missing)."""
     if pd.isna(value):
         return np.nan
     if isinstance(value, float) and value.is_integer():
@@ -79,7 +80,8 @@ def _as_text(value: Any) -> Any:
     return str(value)
 
 
-_to_text = np.frompyfunc(_as_text, 1, 1)
+to_text = np.frompyfunc(category_text, 1, 1)
+"""``category_text`` over every element of an array (an object array comes back)."""
 # kinds of object column whose equal values (by hash) always have the same text: a column
 # of these is converted value by distinct value; a "mixed" one (True and 1 hash alike but
 # read "True" and "1") value by value
@@ -89,16 +91,16 @@ _FACTORIZABLE = frozenset(
 
 
 def _column_text(values: pd.Series) -> np.ndarray:
-    """One column as :func:`_as_text` makes it, computed once per distinct value."""
+    """One column as :func:`category_text` makes it, computed once per distinct value."""
     if (
         values.dtype == object
         and pd.api.types.infer_dtype(values, skipna=True) not in _FACTORIZABLE
     ):
-        text: np.ndarray = _to_text(values.to_numpy(dtype=object)).astype(object)
+        text: np.ndarray = to_text(values.to_numpy(dtype=object)).astype(object)
         return text
     codes, distinct = pd.factorize(values, use_na_sentinel=True)
     texts = np.empty(len(distinct) + 1, dtype=object)
-    texts[:-1] = [_as_text(value) for value in distinct]
+    texts[:-1] = [category_text(value) for value in distinct]
     texts[-1] = np.nan  # code -1: missing
     converted: np.ndarray = texts[codes]
     return converted

@@ -23,7 +23,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlops_nb.features.select import FeatureSelector
-from mlops_nb.features.steps import MissingFlags, TextCategories
+from mlops_nb.features.steps import MissingFlags, TextCategories, to_text
 from mlops_nb.prep.outliers import OutlierClipper
 
 __all__ = ["Step", "as_kind", "compile_step"]
@@ -116,20 +116,8 @@ def _clipper(clipper: OutlierClipper) -> Step:
     return Step("float", lambda values: np.clip(values, lower, upper))
 
 
-def _as_text(value: Any) -> Any:
-    """What :class:`TextCategories` makes of one value (checked against it when compiled)."""
-    if pd.isna(value):
-        return np.nan
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-_to_text = np.frompyfunc(_as_text, 1, 1)
-
-
 def _text(_: TextCategories) -> Step:
-    return Step("object", lambda values: _to_text(values).astype(object))
+    return Step("object", lambda values: to_text(values).astype(object))
 
 
 def _flags(flags: MissingFlags) -> Step:
