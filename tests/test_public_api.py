@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import mlops_nb
 
 
@@ -38,3 +41,17 @@ def test_every_error_class_is_in_the_tree_and_exported():
             assert issubclass(cls, errors.MlopsNbError), name
             assert name == "MlopsNbError" or f"── {name} " in drawn, f"{name} is not drawn"
             assert getattr(mlops_nb, name) is cls, f"{name} is not exported by mlops_nb"
+
+
+def test_data_names_that_are_also_submodules_stay_functions():
+    # in a fresh interpreter: the submodules imported first, as ingest does, then the names
+    code = (
+        "import mlops_nb.data.ingest, mlops_nb.data.profile, mlops_nb.data.snapshot\n"
+        "from mlops_nb.data import profile, snapshot\n"
+        "import mlops_nb.data as data\n"
+        "assert callable(snapshot) and callable(profile), (snapshot, profile)\n"
+        "assert data.snapshot is snapshot and data.profile is profile\n"
+        "from mlops_nb.data.snapshot import content_hash\n"
+        "assert callable(content_hash)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

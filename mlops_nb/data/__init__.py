@@ -16,7 +16,9 @@ the runner uses before any kernel starts, does not pay for pandas through here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
 from mlops_nb.exports import lazy_getattr
 
@@ -72,6 +74,23 @@ __all__ = [
 
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
+
+
+class _Package(types.ModuleType):
+    """This package, keeping ``snapshot`` and ``profile`` the functions of those names.
+
+    Importing the submodule ``mlops_nb.data.snapshot`` sets the package's attribute
+    ``snapshot`` to that module; done lazily (after this file ran), it would hide
+    the function. The submodules stay importable as usual (``sys.modules``).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        submodule = isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}"
+        if not (submodule and name in _EXPORTS):
+            super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 if TYPE_CHECKING:
     from mlops_nb.data.ingest import CHUNK_ROWS, read_snapshot, snapshot_source
