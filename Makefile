@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(wildcard templates/*.ipynb notebooks/*.ipynb)
 TEST_OUTPUTS := $(CURDIR)/.test-outputs
-EXTRAS := test,postgres,s3,dask
+EXTRAS := all,test
 
 .PHONY: install git-filter run test unit notebooks lint clean
 

@@ -1,0 +1,1 @@
+"""Bridges to the tools a team already runs (MLflow tracking and registry)."""
