@@ -48,7 +48,7 @@ TEST_WORKERS ?= 2
 test: install
 	rm -rf $(TEST_OUTPUTS)
 	@status=0; \
-	MLOPS_NB_OUTPUTS=$(TEST_OUTPUTS) $(BIN)/python -m pytest tests -n $(TEST_WORKERS) --dist loadfile || status=1; \
+	MLOPS_NB_OUTPUTS=$(TEST_OUTPUTS) $(BIN)/python -m pytest tests -n $(TEST_WORKERS) --dist loadfile --durations=25 || status=1; \
 	MLOPS_NB_OUTPUTS=$(TEST_OUTPUTS) $(BIN)/python -m pytest --nbmake $(NOTEBOOKS) || status=1; \
 	exit $$status
 
