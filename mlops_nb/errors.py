@@ -28,7 +28,8 @@ structured attributes naming *where* it happened, and a message that says
     │   └── ModelNotFoundError   unknown model name, version or alias        (also LookupError)
     ├── ServingError             model server: unsafe bind, bad limits, no inference log
     │   └── ModelWorkerError     the model worker died while scoring or cannot start (503)
-    └── MonitoringError          drift or performance monitoring cannot run (also ValueError)
+    ├── MonitoringError          drift or performance monitoring cannot run (also ValueError)
+    └── InteropError             MLflow bridge: extra not installed, store unreachable, bad id
 
 Third-party errors (papermill, nbclient, pandas, SQLAlchemy, pandera) are
 translated at the boundary into one of these, with the original on
@@ -257,4 +258,14 @@ class ModelWorkerError(ServingError):
 
     The server answers the requests it was scoring with 503 and ``Retry-After``
     and starts a new worker; at startup it is raised by ``start_server``.
+    """
+
+
+class InteropError(MlopsNbError):
+    """Runs or models cannot be exported to, or imported from, another tool (MLflow).
+
+    Raised when the ``[mlflow]`` extra is not installed, the MLflow tracking URI
+    cannot be reached, or a run id, model name or experiment asked for does not
+    exist; the message names it and says how to fix it. ``uri`` holds the
+    tracking URI (without a password) where one was given.
     """
