@@ -119,18 +119,27 @@ class PipelineSpec:
                 specs.setdefault(name, spec)
         return dict(sorted(specs.items()))
 
-    def resolve(self, overrides: dict[str, str] | None = None) -> ResolvedParams:
-        """Check ``overrides`` (``-p`` values, as text) and give each stage its values."""
+    def resolve(
+        self, overrides: dict[str, Any] | None = None, origins: dict[str, str] | None = None
+    ) -> ResolvedParams:
+        """Check ``overrides`` and give each stage its values.
+
+        An override is ``-p`` text, or a typed value (from a ``-f`` parameters
+        file); ``origins`` says where a value came from (``"params.yaml line 3"``)
+        for the error that refuses it, ``-p`` when it does not say.
+        """
         specs = self.param_specs()
         values = {name: spec.default for name, spec in specs.items()}
-        for name, text in (overrides or {}).items():
+        for name, value in (overrides or {}).items():
+            origin = (origins or {}).get(name)
             if name not in specs:
+                where = f" in {origin}" if origin else ""
                 raise ParameterError(
-                    f"unknown parameter '{name}'{_suggest(name, list(specs))} for pipeline "
-                    f"'{self.name}'; valid parameters: {', '.join(specs)}",
+                    f"unknown parameter '{name}'{where}{_suggest(name, list(specs))} for "
+                    f"pipeline '{self.name}'; valid parameters: {', '.join(specs)}",
                     param=name,
                 )
-            values[name] = specs[name].coerce(text, origin="-p")
+            values[name] = specs[name].coerce(value, origin=origin or "-p")
         per_stage = {
             stage.name: {n: values[n] for n in stage.template.params if n in values}
             for stage in self.stages
@@ -174,27 +183,30 @@ class RunPlan:
     stages: list[StageSpec]
     params: ResolvedParams
     until: str | None = None
-    overrides: dict[str, str] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)
     trigger: dict[str, Any] | None = None
 
 
 def plan_run(
     settings: Settings,
     pipeline: str | None = None,
-    overrides: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
     until: str | None = None,
     trigger: dict[str, Any] | None = None,
+    *,
+    origins: dict[str, str] | None = None,
 ) -> RunPlan:
     """Load pipeline.yaml and check the request completely, before any kernel starts.
 
     ``trigger`` records why the run was started when another run started it
     (e.g. ``{"run": MONITOR_RUN, "stage": "retrain", "decision": "drift"}``);
-    it is kept as ``trigger`` in run.json.
+    it is kept as ``trigger`` in run.json. ``origins`` names where each override
+    came from, for the errors (see :meth:`PipelineSpec.resolve`).
     """
     project = load_project(settings.pipeline_file)
     spec = project.pipeline(pipeline)
     stages = spec.select(until)
-    resolved = spec.resolve(overrides)
+    resolved = spec.resolve(overrides, origins)
     _preflight(settings, spec, resolved)
     return RunPlan(spec, stages, resolved, until, dict(overrides or {}), trigger)
 
