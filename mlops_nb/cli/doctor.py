@@ -6,13 +6,12 @@ repaired), 1 problems remain, 2 the store cannot be reached (or a usage error).
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from mlops_nb.cli.output import console
+from mlops_nb.cli.output import console, print_json
 from mlops_nb.config import load_settings
 from mlops_nb.errors import MlopsNbError
 
@@ -46,7 +45,7 @@ def doctor(
             path=where,
         ) from exc
     if as_json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print_json(report.to_dict())
     else:
         _print(report)
     raise typer.Exit(report.exit_code)

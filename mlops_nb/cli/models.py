@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from mlops_nb.cli.output import console
+from mlops_nb.cli.output import console, print_json
 from mlops_nb.config import load_settings
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def models_list(as_json: JsonFlag = False) -> None:
     with _registry() as registry:
         frame = registry.list_models()
     if as_json:
-        print(json.dumps(_records(frame), indent=2))
+        print_json(_records(frame))
     else:
         _print_frame(frame, "models")
 
@@ -72,7 +72,7 @@ def models_show(name: str, as_json: JsonFlag = False) -> None:
     with _registry(name) as registry:
         frame = registry.versions(name)
     if as_json:
-        print(json.dumps({"name": name, "versions": _records(frame)}, indent=2))
+        print_json({"name": name, "versions": _records(frame)})
     else:
         _print_frame(frame, f"versions of {name}")
 
@@ -91,7 +91,7 @@ def models_history(
             return
         frame = registry.history(name, alias)
     if as_json:
-        print(json.dumps({"name": name, "history": _records(frame)}, indent=2))
+        print_json({"name": name, "history": _records(frame)})
     else:
         _print_frame(frame, f"alias history of {name}")
 
@@ -103,7 +103,7 @@ def _print_alias_at(
         raise typer.BadParameter("--at needs --alias (which alias to look up)")
     version = registry.alias_at(name, alias, at)
     if as_json:
-        print(json.dumps({"name": name, "alias": alias, "at": at, "version": version}))
+        print_json({"name": name, "alias": alias, "at": at, "version": version})
     else:
         held = f"v{version}" if version is not None else "no version"
         console.print(f"{name}@{alias} at {at}: {held}")
@@ -123,7 +123,7 @@ def models_promote(
         target = registry.get(name, alias)
     result = {"name": name, "alias": alias, "version": target.version, "moved": moved}
     if as_json:
-        print(json.dumps(result))
+        print_json(result)
     elif moved:
         console.print(f"{name}@{alias} → v{target.version}")
     else:
@@ -135,8 +135,12 @@ def models_retire(
     name: str,
     version: int,
     reason: Annotated[str, typer.Option(help="Why: recorded in the audit history.")],
+    as_json: JsonFlag = False,
 ) -> None:
     """Retire a version: its aliases are removed and it can no longer take one."""
     with _registry(name) as registry:
         retired = registry.retire(name, version, reason=reason)
-    console.print(f"{retired.name} v{retired.version} is {retired.status}")
+    if as_json:
+        print_json({"name": retired.name, "version": retired.version, "status": retired.status})
+    else:
+        console.print(f"{retired.name} v{retired.version} is {retired.status}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,12 +9,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mlops_nb.cli.output import console, fmt, print_error, print_outcome, status
+from mlops_nb.cli.output import console, fmt, print_error, print_json, print_outcome, status
 from mlops_nb.config import load_settings
 from mlops_nb.errors import MlopsNbError
 from mlops_nb.pipeline import archive, index
 
-__all__ = ["runs_app"]
+__all__ = ["runs_app", "with_paths"]
 
 runs_app = typer.Typer(help="Look at archived runs.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -43,7 +42,7 @@ def runs_list(
     """List runs, oldest first."""
     records = index.all_runs(load_settings(), pipeline)
     if as_json:
-        print(json.dumps([_summary(r) for r in records], indent=2, default=str))
+        print_json([_summary(r) for r in records])
         return
     table = Table()
     for column in ("id", "pipeline", "status", "seconds", "stages"):
@@ -68,9 +67,9 @@ def runs_show(
     """Show one run: status, stages, metrics and where its report is."""
     settings = load_settings()
     found = index.find_record(settings, run_id)
-    record = _with_paths(found, _report_folder(settings, found))
+    record = with_paths(found, _report_folder(settings, found))
     if as_json:
-        print(json.dumps(record, indent=2, default=str))
+        print_json(record)
         return
     console.print(f"[bold]{record['id']}[/] {record['pipeline']} — {status(record)}")
     table = Table()
@@ -112,7 +111,7 @@ def runs_compare(
     a, b = (index.find_record(settings, r) for r in (run_a, run_b))
     diff = compare_runs(a, b)
     if as_json:
-        print(json.dumps(diff.to_dict(include_equal=show_all), indent=2, default=str))
+        print_json(diff.to_dict(include_equal=show_all))
         return
     for label, record in (("A", a), ("B", b)):
         console.print(
@@ -132,7 +131,7 @@ def _report_folder(settings: Any, record: dict[str, Any]) -> Path | None:
         return local if local.is_dir() else None
 
 
-def _with_paths(record: dict[str, Any], folder: Path | None) -> dict[str, Any]:
+def with_paths(record: dict[str, Any], folder: Path | None) -> dict[str, Any]:
     """The record as shown: with ``notes`` (every stage's, as ``stage.key``) and its paths."""
     from mlops_nb.pipeline.compare import run_notes
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from mlops_nb.cli.output import console
+from mlops_nb.cli.output import console, is_quiet, print_json
 from mlops_nb.config import load_settings
 from mlops_nb.serving.options import MAX_TEXT_CHARS, MAX_TEXT_CHARS_ENV
 
@@ -79,6 +79,9 @@ def predict(
         str | None,
         typer.Option(help="The Dask scheduler, e.g. tcp://127.0.0.1:8786 (with --executor dask)."),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was scored as JSON, nothing else.")
+    ] = False,
 ) -> None:
     """Score a file in chunks, or a Parquet dataset partition by partition (here or on Dask).
 
@@ -91,7 +94,7 @@ def predict(
 
     settings = load_settings()
     dataset = executor is not None and executor.strip().lower() != "local"
-    with Registry.from_settings(settings) as registry, _progress() as bar:
+    with Registry.from_settings(settings) as registry, _progress(as_json) as bar:
         task = bar.add_task("scoring", total=None)
 
         def report(done: int, total: int | None) -> None:
@@ -119,10 +122,14 @@ def predict(
                 progress=report,
                 invalid_path=invalid,
             )
-    _print_result(result)
+    if as_json:
+        print_json(result.summary())
+    else:
+        _print_result(result)
 
 
-def _progress() -> Progress:
+def _progress(as_json: bool) -> Progress:
+    """The progress bar: none (disabled) with --json or --quiet."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -130,6 +137,7 @@ def _progress() -> Progress:
         TimeRemainingColumn(),
         console=console,
         transient=True,
+        disable=as_json or is_quiet(),
     )
 
 

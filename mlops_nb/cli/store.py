@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 
-from mlops_nb.cli.output import console, print_error
+from mlops_nb.cli.output import console, print_error, print_json
 from mlops_nb.config import load_settings
 
 __all__ = ["store_app"]
@@ -26,7 +25,7 @@ def store_info(as_json: JsonFlag = False) -> None:
 
     info = read_info(load_settings())
     if as_json:
-        print(json.dumps(info, indent=2))
+        print_json(info)
     else:
         _print_info(info)
     if not (info["store"]["reachable"] and info["artifacts"]["reachable"]):
@@ -71,7 +70,7 @@ def store_migrate(
     say = (lambda text: None) if as_json else (lambda text: console.print(f"  {text}"))
     report = migrate_store(load_settings(), to, artifacts=artifacts, progress=say)
     if as_json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print_json(report.to_dict())
     else:
         console.print(f"{report.source} → {report.target} (files: {report.artifacts})")
         console.print(
