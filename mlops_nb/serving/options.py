@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from mlops_nb.errors import ServingError
 
 __all__ = [
+    "ACCESS_LOG_FORMATS",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
     "MAX_ROWS",
@@ -20,6 +21,7 @@ __all__ = [
     "MAX_TEXT_CHARS_ENV",
     "TOKEN_ENV",
     "ServeOptions",
+    "check_access_log",
     "check_limit",
     "resolve_token",
 ]
@@ -40,6 +42,8 @@ MAX_TEXT_CHARS_ENV = "MLOPS_NB_MAX_TEXT_CHARS"
 """The environment variable ``mlops-nb serve`` reads ``--max-text-chars`` from."""
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+ACCESS_LOG_FORMATS = ("off", "text", "json")
+"""How the server logs each request: not at all, a line of text, or a JSON object per line."""
 
 
 def check_limit(name: str, value: object) -> int:
@@ -47,6 +51,15 @@ def check_limit(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ServingError(f"{name}={value!r} must be a whole number of at least 1.")
     return value
+
+
+def check_access_log(value: object) -> str:
+    """``value`` if it is one of :data:`ACCESS_LOG_FORMATS`, else :class:`ServingError`."""
+    if value not in ACCESS_LOG_FORMATS:
+        raise ServingError(
+            f"access_log={value!r} is not a log format; use one of {', '.join(ACCESS_LOG_FORMATS)}."
+        )
+    return str(value)
 
 
 def resolve_token(token: str | None) -> str | None:
@@ -69,6 +82,10 @@ class ServeOptions:
         log_predictions: Append every prediction to the inference log.
         model_process: Score in a worker process; False: on a thread of the server.
         bundle: The model reference is a deployment bundle's folder.
+        access_log: ``off``, ``text`` or ``json`` (one JSON object per line on the
+            ``mlops_nb.serving.access`` logger; see ``http.access_log``).
+        metrics_token: ``/metrics`` needs the bearer token too; by default it is
+            open like the health checks (it holds counts and timings only).
     """
 
     max_body_bytes: int | None = None
@@ -77,13 +94,17 @@ class ServeOptions:
     log_predictions: bool = True
     model_process: bool = True
     bundle: bool = False
+    access_log: str = "off"
+    metrics_token: bool = False
 
     def limits(self) -> tuple[int | None, int, int]:
         """``(max_body_bytes, max_rows, max_text_chars)``, checked (``max_body_bytes`` may be None).
 
         Raises:
-            ServingError: A limit that is not a whole number of at least 1.
+            ServingError: A limit that is not a whole number of at least 1, or an
+                unknown access log format.
         """
+        check_access_log(self.access_log)
         body = (
             None
             if self.max_body_bytes is None

@@ -1,4 +1,9 @@
-"""Bearer tokens: every path of the model server but ``/health`` needs the token.
+"""Bearer tokens: every path of the model server but the health checks needs the token.
+
+The open paths are :data:`OPEN_PATHS` (``/health`` and the Open Inference
+Protocol's ``/v2/health/live`` and ``/v2/health/ready``, which orchestrators
+probe without secrets), plus ``/metrics`` unless the server is told to protect
+it (see ``ServeOptions.metrics_token``).
 
 :class:`BearerAuth` is ASGI middleware; it compares SHA-256 digests of the
 given and the expected token in constant time, so neither the token's length
@@ -17,7 +22,8 @@ from mlops_nb.serving.options import TOKEN_ENV
 
 __all__ = ["OPEN_PATHS", "BearerAuth"]
 
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/v2/health/live", "/v2/health/ready"})
+"""Paths that never need the token: liveness and readiness checks."""
 
 
 def _digest(value: bytes) -> bytes:
@@ -25,15 +31,16 @@ def _digest(value: bytes) -> bytes:
 
 
 class BearerAuth:
-    """ASGI middleware: every HTTP path except ``/health`` needs the bearer ``token``.
+    """ASGI middleware: every HTTP path except the ``open`` ones needs the bearer ``token``.
 
     Args:
         app: The application to protect.
         token: The shared secret.
+        open_paths: Paths served without the token (default :data:`OPEN_PATHS`).
     """
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, token: str, open_paths: frozenset[str] = OPEN_PATHS) -> None:
+        self.app, self.open_paths = app, open_paths
         self._digest = _digest(token.encode("utf-8"))
 
     def allowed(self, scope: Scope) -> bool:
@@ -47,7 +54,7 @@ class BearerAuth:
         return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self.allowed(scope):
+        if scope["type"] != "http" or scope["path"] in self.open_paths or self.allowed(scope):
             await self.app(scope, receive, send)
             return
         response = json_response(

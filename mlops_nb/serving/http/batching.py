@@ -77,6 +77,8 @@ class MicroBatcher:
         self.cost = 0.0  # running mean of a batch's seconds; 0 until one is measured
         self.batches = 0
         self.requests = 0
+        self.observer: Callable[[int, int], None] | None = None
+        """Told ``(requests, rows)`` of each batch as it starts (the server's metrics)."""
 
     async def score(self, checked: Checked) -> Scores:
         """Score ``checked`` (no errors), in a batch with whatever else is waiting."""
@@ -126,6 +128,8 @@ class MicroBatcher:
         self._busy = True
         self.batches += 1
         self.requests += len(batch)
+        if self.observer is not None:
+            self.observer(len(batch), sum(checked.rows for checked, _ in batch))
         job.add_done_callback(lambda done: _call_soon(loop, self._done, loop, batch, done))
 
     def _run(self, items: list[Checked]) -> list[Scores | BaseException]:

@@ -19,7 +19,7 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-__all__ = ["ApiError", "json_response", "parse_json", "read_body"]
+__all__ = ["RECORDS_SHAPE", "ApiError", "json_response", "parse_json", "read_body"]
 
 
 class ApiError(Exception):
@@ -101,10 +101,17 @@ def _finite(text: str) -> float:
     return value
 
 
-def parse_json(body: bytes) -> Any:
-    """Parse a request body as standard JSON, or raise :class:`ApiError` 400 saying why."""
+RECORDS_SHAPE = '{"records": [{...}, ...]}'
+"""What ``/predict`` takes, as error messages show it."""
+
+
+def parse_json(body: bytes, shape: str = RECORDS_SHAPE) -> Any:
+    """Parse a request body as standard JSON, or raise :class:`ApiError` 400 saying why.
+
+    ``shape`` is the body the endpoint takes, as the errors show it.
+    """
     if not body.strip():
-        raise ApiError(400, 'request body is empty; send JSON: {"records": [{...}, ...]}.')
+        raise ApiError(400, f"request body is empty; send JSON: {shape}.")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -116,6 +123,6 @@ def parse_json(body: bytes) -> Any:
     except ValueError as exc:
         raise ApiError(
             400,
-            f'request body is not valid JSON ({exc}); send {{"records": [{{...}}, ...]}} '
+            f"request body is not valid JSON ({exc}); send {shape} "
             f"with Content-Type: application/json.",
         ) from exc

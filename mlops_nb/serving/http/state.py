@@ -75,8 +75,15 @@ class ServingState:
             raise ApiError(
                 422, f'"records" must be a list of objects, got {type(records).__name__}.'
             )
+        return self.bounded(records, '"records"')
+
+    def bounded(self, records: list[Any], where: str = "the request") -> list[Any]:
+        """``records`` if there are 1 to ``max_rows`` of them, else :class:`ApiError` 422.
+
+        ``where`` names what holds them in the request, for the message.
+        """
         if not records:
-            raise ApiError(422, '"records" is empty; send at least one record.')
+            raise ApiError(422, f"{where} is empty; send at least one record.")
         if len(records) > self.max_rows:  # the schema's maxItems: a 422 like its other rules
             raise ApiError(
                 422,

@@ -88,6 +88,7 @@ class ModelProcess:
         self._closed = False
         self._failures = 0  # deaths and failed starts since the last answer
         self._not_before = 0.0  # time.monotonic() before which no start is tried
+        self.starts = 0  # workers started (and ready); restarts are the starts after the first
 
     @property
     def pid(self) -> int | None:
@@ -111,6 +112,12 @@ class ModelProcess:
             reason = (ready or {}).get("error", "it exited; see its output above")
             raise ModelWorkerError(f"the model worker for {self.label} did not start: {reason}")
         self._process = process
+        self.starts += 1
+
+    @property
+    def restarts(self) -> int:
+        """How many workers were started again after the first (one died, or was stopped)."""
+        return max(self.starts - 1, 0)
 
     @staticmethod
     def _first_message(process: subprocess.Popen[bytes]) -> dict[str, Any] | None:
