@@ -15,11 +15,19 @@ Endpoints:
   derived from the signature so that the schema and they agree (``limits``).
 * ``GET /health``: ``{"status": "ok", "model", "version"}``; never needs a token.
 * ``GET /metadata``: name, version, task, target, signature, metrics, lineage.
+* ``POST /invocations`` (MLflow's scoring protocol), the Open Inference
+  Protocol's ``/v2/...`` routes and ``GET /metrics`` (Prometheus): see
+  ``protocols``. Every scoring route checks, batches, scores and logs its
+  rows the same way (``scoring_path``).
 
 Every answered prediction is appended to the inference log (see
 ``inference_log``). A set token (``MLOPS_NB_TOKEN``) protects every path but
-/health, /docs and /openapi.json included. Unexpected errors answer 500 with a
-generic message and the request id; the detail goes to the server log only.
+the health checks (/health, /v2/health/live, /v2/health/ready) and, unless
+``metrics_token``, /metrics; /docs and /openapi.json included. The OpenAPI
+document then declares the bearer scheme, so /docs has an Authorize button.
+Unexpected errors answer 500 with a generic message and a reference; the
+detail goes to the server log only. Optionally, each request is written to
+the access log (``access_log``).
 """
 
 from __future__ import annotations
@@ -37,33 +45,46 @@ from starlette.responses import Response
 
 from mlops_nb.config import Settings
 from mlops_nb.errors import ModelWorkerError
+from mlops_nb.serving.http.access_log import AccessLog
 from mlops_nb.serving.http.auth import OPEN_PATHS, BearerAuth
 from mlops_nb.serving.http.body import ApiError, json_response, parse_json, read_body
+from mlops_nb.serving.http.metrics import Finished, RequestObserver, ServerMetrics, route_of
 from mlops_nb.serving.http.payloads import (
     ErrorResponse,
     HealthResponse,
     MetadataResponse,
     PredictResponse,
 )
+from mlops_nb.serving.http.protocols import add_protocol_routes
+from mlops_nb.serving.http.scoring_path import (
+    OFFLOAD_ROWS,
+    RETRY_AFTER_SECONDS,
+    score_records,
+    unavailable_detail,
+)
 from mlops_nb.serving.http.state import ServingState, open_state
 from mlops_nb.serving.options import MAX_ROWS, MAX_TEXT_CHARS, ServeOptions, resolve_token
 
-__all__ = ["app_for", "create_app"]
+__all__ = ["OFFLOAD_ROWS", "RETRY_AFTER_SECONDS", "app_for", "create_app"]
 
 logger = logging.getLogger("mlops_nb.serving.app")  # its name before the http/ split
 
-OFFLOAD_ROWS = 100
-"""Requests with more records are checked on a worker thread, not on the event loop."""
-RETRY_AFTER_SECONDS = 3
-"""What a 503 asks a client to wait: about the time a new model worker takes to load."""
+METRICS_PATH = "/metrics"
 BEARER = {"bearer": {"type": "http", "scheme": "bearer"}}
 
 
-def _openapi(app: FastAPI, state: ServingState, secured: bool) -> dict[str, Any]:
-    """The OpenAPI document, with the request body schema made from the signature.
+def _openapi(
+    app: FastAPI,
+    state: ServingState,
+    secured: bool,
+    open_paths: frozenset[str],
+    protocol_schemas: dict[str, Any],
+) -> dict[str, Any]:
+    """The OpenAPI document, with the request body schemas made from the signature.
 
-    With a token, every operation but /health declares the bearer scheme (and
-    its 401); without one, none does, as the server then never answers 401.
+    With a token, every operation but those of ``open_paths`` declares the
+    bearer scheme (and its 401); without one, none does, as the server then
+    never answers 401.
     """
     if app.openapi_schema is None:
         document = get_openapi(
@@ -87,11 +108,12 @@ def _openapi(app: FastAPI, state: ServingState, secured: bool) -> dict[str, Any]
             "additionalProperties": False,
             "x-max-body-bytes": state.max_body_bytes,
         }
+        schemas.update(protocol_schemas)
         if secured:
             components["securitySchemes"] = BEARER
         for path, operations in document["paths"].items():
             for operation in operations.values():
-                if not secured or path in OPEN_PATHS:
+                if not secured or path in open_paths:
                     operation["responses"].pop("401", None)
                 else:
                     operation["security"] = [{"bearer": []}]
@@ -99,7 +121,8 @@ def _openapi(app: FastAPI, state: ServingState, secured: bool) -> dict[str, Any]
     return app.openapi_schema
 
 
-def _routes(app: FastAPI, state: ServingState) -> None:
+def _routes(app: FastAPI, state: ServingState, metrics: ServerMetrics) -> dict[str, Any]:
+    """Add every route; return the protocols' request schemas (for the document)."""
     body = {"$ref": "#/components/schemas/PredictRequest"}
     errors: dict[int | str, dict[str, Any]] = {
         code: {"model": ErrorResponse, "description": text}
@@ -131,22 +154,12 @@ def _routes(app: FastAPI, state: ServingState) -> None:
     )
     async def predict(request: Request) -> Response:
         records = state.records(parse_json(await read_body(request, state.max_body_bytes)))
-        check = state.check
-        checked = (
-            await run_in_threadpool(check, records)
-            if len(records) > OFFLOAD_ROWS
-            else check(records)
-        )
-        if not checked.ok:
-            raise state.refuse(checked)
-        scores = await state.batcher.score(checked)
-        request_id = uuid.uuid4().hex
-        state.log_request(checked, request_id, scores)
+        request_id, scores = await score_records(state, metrics, request, records)
         answer = {
             "model": state.scorer.name,
             "version": state.scorer.version,
             "request_id": request_id,
-            **state.scorer.to_json(scores),
+            **scores,
         }
         return json_response(answer, headers={"X-Request-ID": request_id})
 
@@ -165,6 +178,8 @@ def _routes(app: FastAPI, state: ServingState) -> None:
     async def metadata() -> Response:
         return json_response(state.metadata())
 
+    return add_protocol_routes(app, state, metrics, errors)
+
 
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
@@ -174,7 +189,7 @@ async def _refused(request: Request, exc: Exception) -> Response:
 async def _unavailable(request: Request, exc: Exception) -> Response:
     logger.warning("503 on %s %s: %s", request.method, request.url.path, exc)
     return json_response(
-        {"detail": f"{exc} Retry in {RETRY_AFTER_SECONDS} s; nothing was logged for it."},
+        {"detail": unavailable_detail(exc)},
         503,
         {"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
@@ -209,6 +224,8 @@ def create_app(
     log_predictions: bool = True,
     model_process: bool = True,
     bundle: bool = False,
+    access_log: str = "off",
+    metrics_token: bool = False,
 ) -> FastAPI:
     """Build the server application for a registered model.
 
@@ -228,11 +245,16 @@ def create_app(
             folder) rather than a registry reference; the inference log then goes
             to ``$MLOPS_NB_OUTPUTS/inference`` (default ``./outputs/inference``)
             unless ``settings`` is given.
+        access_log: ``off``, ``text`` or ``json``: one line per request on the
+            ``mlops_nb.serving.access`` logger (see ``access_log``).
+        metrics_token: /metrics needs the token too (by default it is open,
+            like the health checks: it holds counts and timings, no data).
 
     Raises:
         ModelNotFoundError: Unknown model, version or alias.
         RegistryError: A package that fails verification.
-        ServingError: A bad limit or a signature the server cannot check.
+        ServingError: A bad limit or access log format, or a signature the
+            server cannot check.
     """
     options = ServeOptions(
         max_body_bytes=max_body_bytes,
@@ -241,6 +263,8 @@ def create_app(
         log_predictions=log_predictions,
         model_process=model_process,
         bundle=bundle,
+        access_log=access_log,
+        metrics_token=metrics_token,
     )
     return app_for(model_ref, settings, options, resolve_token(token))
 
@@ -264,12 +288,29 @@ def app_for(
         f"target {scorer.loaded.version.target!r}) from the mlops-nb registry.",
         lifespan=lifespan,
     )
-    app.state.serving = state
-    _routes(app, state)
-    app.openapi = lambda: _openapi(app, state, token is not None)  # type: ignore[method-assign]
+    worker = state.worker
+    metrics = ServerMetrics(
+        scorer.name, scorer.version, lambda: 0 if worker is None else worker.restarts
+    )
+    state.batcher.observer = metrics.observe_batch
+    app.state.serving, app.state.metrics = state, metrics
+    schemas = _routes(app, state, metrics)
+    open_paths = OPEN_PATHS if options.metrics_token else OPEN_PATHS | {METRICS_PATH}
+    secured = token is not None
+    app.openapi = lambda: _openapi(  # type: ignore[method-assign]
+        app, state, secured, open_paths, schemas
+    )
     app.add_exception_handler(ApiError, _refused)
     app.add_exception_handler(ModelWorkerError, _unavailable)
     app.add_exception_handler(Exception, _internal)
     if token is not None:
-        app.add_middleware(BearerAuth, token=token)
+        app.add_middleware(BearerAuth, token=token, open_paths=open_paths)
+
+    def count(scope: Any, status: int, seconds: float) -> None:
+        metrics.observe(route_of(scope), scope["method"], status, seconds)
+
+    finished: list[Finished] = [count]
+    if options.access_log != "off":
+        finished.append(AccessLog(options.access_log))
+    app.add_middleware(RequestObserver, finished=finished)  # outermost: 401s are counted too
     return app
