@@ -9,7 +9,8 @@ One module per command group: :mod:`~mlops_nb.cli.run` (``run``, ``params``),
 :mod:`~mlops_nb.cli.runs` (``runs list|show|compare``), :mod:`~mlops_nb.cli.models`
 (``models ...``), :mod:`~mlops_nb.cli.serving` (``serve``, ``predict``) and
 :mod:`~mlops_nb.cli.new`, :mod:`~mlops_nb.cli.store` (``store info|migrate``),
-:mod:`~mlops_nb.cli.doctor` (``doctor``);
+:mod:`~mlops_nb.cli.doctor` (``doctor``), :mod:`~mlops_nb.cli.interop`
+(``export mlflow``, ``import mlflow``);
 :mod:`~mlops_nb.cli.usage` turns usage errors into one line and
 :mod:`~mlops_nb.cli.output` holds the consoles. Each command imports the
 heavy parts of the package when it runs, so every command starts fast.
@@ -24,7 +25,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mlops_nb.cli import cluster, doctor, models, new, run, runs, serving, store
+from mlops_nb.cli import cluster, doctor, interop, models, new, run, runs, serving, store
 from mlops_nb.cli.output import errors, print_error
 from mlops_nb.cli.usage import CommandGroup, click_errors, print_usage_error
 from mlops_nb.errors import MlopsNbError, StageFailedError
@@ -42,6 +43,8 @@ app.add_typer(runs.runs_app, name="runs", cls=CommandGroup)
 app.add_typer(models.models_app, name="models", cls=CommandGroup)
 app.add_typer(store.store_app, name="store", cls=CommandGroup)
 app.add_typer(cluster.cluster_app, name="cluster", cls=CommandGroup)
+app.add_typer(interop.export_app, name="export", cls=CommandGroup)
+app.add_typer(interop.import_app, name="import", cls=CommandGroup)
 app.command()(serving.serve)
 app.command()(serving.predict)
 app.command()(run.run)
