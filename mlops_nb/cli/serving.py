@@ -35,12 +35,28 @@ def serve(
             help="Longest text in a string column whose contract sets no length (422 beyond).",
         ),
     ] = MAX_TEXT_CHARS,
+    access_log: Annotated[
+        str,
+        typer.Option(
+            help="One line per request on stderr: off, text, or json (time, method, path, "
+            "status, duration_ms, rows, request_id, client; never the body or the token).",
+        ),
+    ] = "off",
+    metrics_token: Annotated[
+        bool,
+        typer.Option(help="/metrics needs the bearer token too (default: open, like /health)."),
+    ] = False,
 ) -> None:
-    """Serve a model over HTTP: POST /predict, GET /health, GET /metadata, /docs."""
+    """Serve a model over HTTP: POST /predict, /invocations (MLflow), /v2 (KServe), /metrics."""
     from mlops_nb.serving import serve as run_server
+    from mlops_nb.serving.options import ACCESS_LOG_FORMATS
 
     if (model is None) == (model_dir is None):
         raise typer.BadParameter("give a model reference (NAME@ALIAS) or --model-dir, not both")
+    if access_log not in ACCESS_LOG_FORMATS:
+        raise typer.BadParameter(
+            f"--access-log {access_log!r}: use one of {', '.join(ACCESS_LOG_FORMATS)}"
+        )
     settings = None if model_dir is not None else load_settings()
     target = str(model_dir) if model_dir is not None else str(model)
     console.print(
@@ -53,6 +69,8 @@ def serve(
         port=port,
         force_insecure=force_insecure,
         max_text_chars=max_text_chars,
+        access_log=access_log,
+        metrics_token=metrics_token,
         **({"bundle": True} if model_dir is not None else {}),
     )
 

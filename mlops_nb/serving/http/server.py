@@ -94,6 +94,8 @@ def serve(
     model_process: bool = True,
     bundle: bool = False,
     log_level: str = "info",
+    access_log: str = "off",
+    metrics_token: bool = False,
 ) -> None:
     """Serve ``model_ref`` until interrupted (Ctrl+C or SIGTERM); the inference log is flushed.
 
@@ -111,6 +113,9 @@ def serve(
         model_process: Score in a worker process (two cores); False: on a thread.
         bundle: ``model_ref`` is a deployment bundle's folder, not a registry reference.
         log_level: uvicorn's log level.
+        access_log: ``off``, ``text`` or ``json``: one line per request on
+            stderr (see ``access_log``; uvicorn's own access log stays off).
+        metrics_token: /metrics needs the token too (default: open, like /health).
 
     Raises:
         ModelNotFoundError: Unknown model, version or alias.
@@ -122,6 +127,8 @@ def serve(
         max_text_chars=max_text_chars,
         model_process=model_process,
         bundle=bundle,
+        access_log=access_log,
+        metrics_token=metrics_token,
     )
     app, sock = _prepare(model_ref, settings, host, port, token, force_insecure, options)
     server = uvicorn.Server(_config(app, host, sock.getsockname()[1], log_level, True))
@@ -222,6 +229,8 @@ def start_server(
     bundle: bool = False,
     log_level: str = "warning",
     timeout: float = 30.0,
+    access_log: str = "off",
+    metrics_token: bool = False,
 ) -> ServerHandle:
     """Start serving ``model_ref`` on a background thread; return once /health answers.
 
@@ -240,6 +249,8 @@ def start_server(
         log_predictions=log_predictions,
         model_process=model_process,
         bundle=bundle,
+        access_log=access_log,
+        metrics_token=metrics_token,
     )
     app, sock = _prepare(model_ref, settings, host, port, token, force_insecure, options)
     bound = sock.getsockname()[1]
