@@ -256,4 +256,3 @@ def infer_response(
     if request.id is not None:
         body["id"] = request.id
     return body
-
