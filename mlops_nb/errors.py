@@ -29,7 +29,8 @@ structured attributes naming *where* it happened, and a message that says
     ├── ServingError             model server: unsafe bind, bad limits, no inference log
     │   └── ModelWorkerError     the model worker died while scoring or cannot start (503)
     ├── MonitoringError          drift or performance monitoring cannot run (also ValueError)
-    └── InteropError             MLflow bridge: extra not installed, store unreachable, bad id
+    ├── InteropError             MLflow bridge: extra not installed, store unreachable, bad id
+    └── MissingExtraError        a part whose extra (serve, lab) is not installed (also ImportError)
 
 Third-party errors (papermill, nbclient, pandas, SQLAlchemy, pandera) are
 translated at the boundary into one of these, with the original on
@@ -268,4 +269,14 @@ class InteropError(MlopsNbError):
     cannot be reached, or a run id, model name or experiment asked for does not
     exist; the message names it and says how to fix it. ``uri`` holds the
     tracking URI (without a password) where one was given.
+    """
+
+
+class MissingExtraError(MlopsNbError, ImportError):
+    """A part of mlops-nb needs an extra that is not installed in this environment.
+
+    The core install runs pipelines, data, validation, modeling, tracking and the
+    registry; the HTTP server needs ``[serve]``, the widgets ``[lab]``. The
+    message names the part and the ``pip install 'mlops-nb[EXTRA]'`` command;
+    ``extra`` holds the extra and ``module`` the missing module.
     """

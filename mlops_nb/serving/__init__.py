@@ -30,12 +30,16 @@ records every prediction. The input checks themselves are validation's fast
 backend, :mod:`mlops_nb.validation.fast`.
 
 Names are imported on first use (PEP 562), so that the model worker process
-does not load the web stack.
+does not load the web stack. The HTTP server needs the ``[serve]`` extra: without
+it, its names (``serve``, ``start_server``, ``create_app``...) raise
+:class:`~mlops_nb.errors.MissingExtraError` naming ``pip install 'mlops-nb[serve]'``;
+batch scoring and bundles work in the core install.
 """
 
 from __future__ import annotations
 
 from mlops_nb.exports import lazy_getattr
+from mlops_nb.extras import guard_exports
 
 _EXPORTS = {
     "MAX_ROWS": "mlops_nb.serving.options",
@@ -63,7 +67,9 @@ _EXPORTS = {
 }
 
 
-__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
+__getattr__ = guard_exports(
+    lazy_getattr(__name__, _EXPORTS, globals()), "serve", "the HTTP server", __name__
+)
 
 
 def __dir__() -> list[str]:
