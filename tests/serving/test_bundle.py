@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
@@ -82,8 +83,9 @@ def test_requirements_are_pinned_to_the_training_environment(bundle, registry):
     for package, version in recorded.items():
         if package != "mlops-nb":
             assert pins[package] == version, package
-    assert pins["mlops-nb"] == mlops_nb.__version__
-    for package in ("fastapi", "uvicorn", "pyarrow"):
+    assert pins["mlops-nb[serve]"] == mlops_nb.__version__  # the serving extra, no JupyterLab
+    assert not {"jupyterlab", "ipywidgets", "mlops-nb"} & set(pins)
+    for package in ("fastapi", "uvicorn", "httpx", "pyarrow"):
         assert pins[package] == importlib_metadata.version(package)
 
 
@@ -191,6 +193,20 @@ def test_a_wheel_is_shipped_in_the_bundle(registry, tmp_path):
     assert f"wheels/{wheel.name}" in built.files
     with pytest.raises(ServingError, match=r"not a \.whl file"):
         build_bundle(registry, "churn:1", tmp_path / "c", wheel=tmp_path / "missing.whl")
+    with pytest.raises(ServingError, match="wheels='some'"):
+        build_bundle(registry, "churn:1", tmp_path / "d", wheels="some")
+
+
+def test_the_bundle_carries_the_mlops_nb_wheel_of_this_source(bundle):
+    (wheel,) = (bundle.path / "wheels").glob("mlops_nb-*.whl")
+    assert wheel.name == f"mlops_nb-{mlops_nb.__version__}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        metadata = archive.read(f"mlops_nb-{mlops_nb.__version__}.dist-info/METADATA").decode()
+    assert {"mlops_nb/__init__.py", "mlops_nb/serving/bundle/templates/Dockerfile.j2"} <= names
+    assert "Provides-Extra: serve" in metadata
+    manifest = json.loads((bundle.path / "bundle.json").read_text())
+    assert manifest["wheels"] == "mlops-nb" and f"wheels/{wheel.name}" in manifest["files"]
 
 
 def test_the_wheels_readme_is_unchanged(bundle):

@@ -34,6 +34,8 @@ INSTALLED = {
     "starlette": "0.48.0",
     "pydantic": "2.12.0",
     "uvicorn": "0.38.0",
+    "httpx": "0.28.1",
+    "prometheus-client": "0.23.1",
     "mlops-nb": "0.1.0",
 }
 SPARSE_INSTALLED = {"numpy": "2.3.0", "pandas": "3.0.0", "fastapi": "0.120.0"}
@@ -119,3 +121,14 @@ def rendered(case: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 def test_texts_are_byte_identical_to_the_golden_files(case, name, monkeypatch):
     text = rendered(case, monkeypatch)[name]
     assert text.encode("utf-8") == (GOLDEN / case / name).read_bytes()
+
+
+def test_an_offline_bundle_installs_with_no_index(monkeypatch):
+    monkeypatch.setattr(texts, "installed_version", INSTALLED.get)
+    loaded = churn_model()
+    online = texts.dockerfile_text(loaded.metadata, loaded.version.ref, 8000)
+    offline = texts.dockerfile_text(loaded.metadata, loaded.version.ref, 8000, offline=True)
+    install = "pip install --no-cache-dir --no-index --find-links ./wheels -r requirements.txt"
+    assert install in offline and "--no-index" not in online
+    readme = texts.readme_text(loaded, 8000, BUILT_AT, offline=True)
+    assert "--no-index" in readme and "needs no network" in readme

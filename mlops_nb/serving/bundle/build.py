@@ -12,13 +12,19 @@ file                   content
 model/                 the registry package: model.skops, signature.yaml,
                        metadata.json, model_card.md/.html
 requirements.txt       the model's libraries pinned to the versions it was
-                       trained with, the serving stack and mlops-nb itself
+                       trained with, the serving stack and ``mlops-nb[serve]``
 Dockerfile             a non-root image serving the model on ``port`` with
                        ``mlops-nb serve --model-dir /app/model``
 README.md              how to build, run and call it; the input contract
-wheels/                wheels pip may install from (e.g. mlops-nb's own)
+wheels/                mlops-nb's own wheel (``wheels="all"``: every wheel)
 bundle.json            the manifest: model, version and SHA-256 of every file
 =====================  ==========================================================
+
+The image installs ``mlops-nb[serve]``, not JupyterLab or the widgets, with
+``pip install --find-links wheels/``: mlops-nb's own wheel is in ``wheels/`` (made
+by :mod:`~mlops_nb.serving.bundle.wheels`, cached), the rest comes from the package
+index. With ``wheels="all"`` every wheel is downloaded into ``wheels/`` and the
+Dockerfile installs with ``--no-index``, so ``docker build`` needs no network.
 
 The bundle is written to a temporary folder and renamed into place, so it is
 complete or absent. The texts come from ``texts``;
@@ -51,12 +57,17 @@ from mlops_nb.serving.bundle.manifest import (
 from mlops_nb.serving.bundle.texts import (
     dockerfile_text,
     mlops_nb_version,
+    python_minor,
     readme_text,
     requirements_text,
     wheels_readme_text,
 )
+from mlops_nb.serving.bundle.wheels import download_wheels, mlops_nb_wheel
 
-__all__ = ["build_bundle"]
+__all__ = ["WHEEL_MODES", "build_bundle"]
+
+WHEEL_MODES = ("mlops-nb", "all", None)
+"""``wheels=``: mlops-nb's own wheel (default), every wheel (offline builds), or none."""
 
 
 def _check_port(port: object) -> int:
@@ -76,6 +87,16 @@ def _check_wheel(wheel: str | Path | None) -> Path | None:
             path=path,
         )
     return path
+
+
+def _check_wheels(wheels: object) -> str | None:
+    if wheels is None or (isinstance(wheels, str) and wheels in WHEEL_MODES):
+        return wheels
+    raise ServingError(
+        f"wheels={wheels!r} is not one of 'mlops-nb' (mlops-nb's own wheel, the default), "
+        f"'all' (every wheel, for a docker build without network) or None (no wheel: the "
+        f"package index must serve mlops-nb)."
+    )
 
 
 def _copy_package(loaded: LoadedModel, folder: Path) -> None:
@@ -106,26 +127,36 @@ def _hashes(folder: Path) -> dict[str, str]:
 
 
 def _write_files(
-    loaded: LoadedModel, staging: Path, port: int, wheel: Path | None, built_at: str
+    loaded: LoadedModel,
+    staging: Path,
+    port: int,
+    wheel: Path | None,
+    mode: str | None,
+    built_at: str,
 ) -> None:
     ref, meta = loaded.version.ref, loaded.metadata
     _copy_package(loaded, staging / MODEL_DIR)
     wheels = staging / WHEELS_DIR
     wheels.mkdir()
     (wheels / "README.txt").write_text(wheels_readme_text(), encoding="utf-8")
+    if wheel is None and mode is not None:
+        wheel = mlops_nb_wheel(mlops_nb_version())
     if wheel is not None:
         shutil.copyfile(wheel, wheels / wheel.name)
+    offline = mode == "all"
     texts = {
         "requirements.txt": requirements_text(meta, ref),
-        "Dockerfile": dockerfile_text(meta, ref, port),
-        "README.md": readme_text(loaded, port, built_at),
+        "Dockerfile": dockerfile_text(meta, ref, port, offline=offline),
+        "README.md": readme_text(loaded, port, built_at, offline=offline),
     }
     for name, text in texts.items():
         (staging / name).write_text(text, encoding="utf-8")
+    if offline:
+        download_wheels(staging / "requirements.txt", wheels, python_minor(meta))
 
 
 def _manifest(
-    loaded: LoadedModel, files: dict[str, str], port: int, built_at: str
+    loaded: LoadedModel, files: dict[str, str], port: int, mode: str | None, built_at: str
 ) -> dict[str, Any]:
     version = loaded.version
     return {
@@ -137,6 +168,7 @@ def _manifest(
         "built_at": built_at,
         "built_with": {"mlops-nb": mlops_nb_version(), "python": platform.python_version()},
         "port": port,
+        "wheels": mode or "none",
         "files": files,
     }
 
@@ -182,6 +214,7 @@ def build_bundle(
     *,
     port: int = 8000,
     wheel: str | Path | None = None,
+    wheels: str | None = "mlops-nb",
     overwrite: bool = False,
 ) -> Bundle:
     """Write a deployment bundle of a registered model to ``target_dir``.
@@ -191,7 +224,15 @@ def build_bundle(
         model_ref: ``NAME``, ``NAME@ALIAS`` or ``NAME:VERSION``.
         target_dir: The bundle folder; it must not exist, or be empty.
         port: The port the container serves on.
-        wheel: An mlops-nb wheel to put in ``wheels/`` for the image to install.
+        wheel: An mlops-nb wheel to put in ``wheels/`` instead of the one made
+            from this mlops-nb.
+        wheels: What ``wheels/`` holds: ``"mlops-nb"`` (default) mlops-nb's own
+            wheel, built from its source tree or re-packed from the installed
+            distribution, and cached; ``"all"`` every wheel ``requirements.txt``
+            needs, for the image's Python on Linux on this machine's architecture,
+            downloaded with ``pip download`` (it needs the index now, and the
+            Dockerfile installs with ``--no-index``); None no wheel at all (the
+            index must serve mlops-nb).
         overwrite: Replace a bundle already at ``target_dir`` (only a folder
             holding a ``bundle.json`` is ever replaced).
 
@@ -201,18 +242,20 @@ def build_bundle(
     Raises:
         ModelNotFoundError: Unknown model, version or alias.
         RegistryError: The package fails its integrity or trust checks.
-        ServingError: A bad port or wheel, or ``target_dir`` is taken.
+        ServingError: A bad port, wheel or wheels, ``target_dir`` is taken, or
+            mlops-nb's wheel cannot be built or the wheels downloaded (the message
+            holds pip's output).
     """
-    port, wheel_path = _check_port(port), _check_wheel(wheel)
+    port, wheel_path, mode = _check_port(port), _check_wheel(wheel), _check_wheels(wheels)
     target = Path(target_dir).expanduser().resolve()
     loaded = registry.load(model_ref)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     built_at = datetime.now(UTC).isoformat(timespec="seconds")
     try:
-        _write_files(loaded, staging, port, wheel_path, built_at)
+        _write_files(loaded, staging, port, wheel_path, mode, built_at)
         files = _hashes(staging)
-        write_json(staging / MANIFEST, _manifest(loaded, files, port, built_at))
+        write_json(staging / MANIFEST, _manifest(loaded, files, port, mode, built_at))
         _make_readable(staging)
         _place(staging, target, overwrite)
     except BaseException:

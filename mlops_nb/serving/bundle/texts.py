@@ -32,13 +32,15 @@ __all__ = [
     "Pin",
     "dockerfile_text",
     "mlops_nb_version",
+    "python_minor",
     "readme_text",
     "requirements_text",
     "wheels_readme_text",
 ]
 
 MODEL_PACKAGES = ("scikit-learn", "numpy", "scipy", "pandas", "skops", "pandera", "pyarrow")
-SERVING_PACKAGES = ("fastapi", "starlette", "pydantic", "uvicorn")
+SERVING_PACKAGES = ("fastapi", "starlette", "pydantic", "uvicorn", "httpx", "prometheus-client")
+"""The ``[serve]`` extra's packages (``tests/test_dependencies.py`` checks they are the same)."""
 NOT_RECORDED = "{}: not recorded at training; the version installed when the bundle was built"
 NOT_INSTALLED = "{}: not installed where the bundle was built; pin it after testing"
 
@@ -114,7 +116,8 @@ def requirements_text(metadata: dict[str, Any], ref: str) -> str:
     )
 
 
-def _python_minor(metadata: dict[str, Any]) -> str:
+def python_minor(metadata: dict[str, Any]) -> str:
+    """The Python of the image: ``X.Y`` the model was trained with, else the one running here."""
     recorded = str((metadata.get("environment") or {}).get("python") or "")
     parts = recorded.split(".")
     if len(parts) >= 2 and all(part.isdigit() for part in parts[:2]):
@@ -126,24 +129,27 @@ def _image(ref: str) -> str:
     return ref.replace(":", "-")
 
 
-def dockerfile_text(metadata: dict[str, Any], ref: str, port: int) -> str:
+def dockerfile_text(metadata: dict[str, Any], ref: str, port: int, offline: bool = False) -> str:
     """A Dockerfile serving the bundle's model on ``port`` as a non-root user.
 
     The server binds 0.0.0.0 inside the container, which it refuses to do
-    without a token: run the image with ``-e MLOPS_NB_TOKEN=<secret>``.
+    without a token: run the image with ``-e MLOPS_NB_TOKEN=<secret>``. pip
+    installs from ``wheels/`` first (mlops-nb's own wheel is there), then from the
+    package index; ``offline`` (every wheel is in ``wheels/``) adds ``--no-index``.
     """
     return _render(
         "Dockerfile.j2",
         ref=ref,
         image=_image(ref),
         port=port,
-        python=_python_minor(metadata),
+        python=python_minor(metadata),
         token_env=TOKEN_ENV,
         outputs_env=OUTPUTS_ENV,
         wheels=WHEELS_DIR,
         manifest=MANIFEST,
         model_dir=MODEL_DIR,
         uid=APP_UID,
+        offline=offline,
     )
 
 
@@ -155,7 +161,7 @@ def _metrics_text(metrics: dict[str, Any]) -> str:
     return ", ".join(shown) or "none recorded"
 
 
-def readme_text(loaded: LoadedModel, port: int, built_at: str) -> str:
+def readme_text(loaded: LoadedModel, port: int, built_at: str, offline: bool = False) -> str:
     """The bundle's README: what it is, how to build, run and call it, its input contract."""
     version, meta = loaded.version, loaded.metadata
     record = example_record(loaded.signature)
@@ -173,7 +179,7 @@ def readme_text(loaded: LoadedModel, port: int, built_at: str) -> str:
         trained_with=f"Python {environment.get('python', '?')}, scikit-learn {sklearn}",
         model_dir=MODEL_DIR,
         card=CARD_MD,
-        python=_python_minor(meta),
+        python=python_minor(meta),
         port=port,
         wheels=WHEELS_DIR,
         manifest=MANIFEST,
@@ -182,6 +188,7 @@ def readme_text(loaded: LoadedModel, port: int, built_at: str) -> str:
         body=json.dumps({"records": [record if record is not None else {"<column>": "<value>"}]}),
         contract_header=list(contract.columns),
         contract_rows=list(contract.itertuples(index=False)),
+        offline=offline,
     )
 
 
