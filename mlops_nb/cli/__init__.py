@@ -1,16 +1,35 @@
 """The ``mlops-nb`` command: parses, calls the package, prints. Nothing more.
 
-Exit codes: 0 success, 1 a stage failed, 2 a bad request (a usage error, a bad
-spec or parameter, a missing run), 130 interrupted. A usage error (an unknown
-command or option, a missing argument) is one short message naming the closest
-valid command or option, never a traceback.
+Exit codes, the same for every command:
+
+* 0: success.
+* 1: a stage failed (``run``); problems remain (``doctor``); a migration did not
+  verify (``store migrate``).
+* 2: a bad request: a usage error, a bad pipeline.yaml, parameter (``-p``, ``-f``)
+  or model reference, a missing run; an unreachable store (``store info``,
+  ``doctor``).
+* 3: the run succeeded, and decided what ``run --fail-on`` fails on
+  (:data:`~mlops_nb.cli.run.DECISION_EXIT`).
+* 130: interrupted (Ctrl-C, SIGTERM); a run is marked interrupted.
+
+A usage error (an unknown command or option, a missing argument) is one short
+message naming the closest valid command or option, never a traceback. Every
+error is one ``error: ...`` line on stderr; stdout holds only results.
+
+Global options, given before the command: ``--version``; ``-q``/``--quiet``
+(only errors and each command's essential result: no stage lines, spinner,
+progress bar or hints); ``-v``/``--verbose``, repeatable (``-v`` logs the
+``mlops_nb`` loggers at INFO, ``-vv`` at DEBUG, on stderr). Every command that
+reports takes ``--json``: its result as one JSON document on stdout, nothing else
+(see :func:`~mlops_nb.cli.output.print_json`). ``mlops-nb completion SHELL``
+prints the shell completion script (:mod:`~mlops_nb.cli.completion`).
 
 One module per command group: :mod:`~mlops_nb.cli.run` (``run``, ``params``),
 :mod:`~mlops_nb.cli.runs` (``runs list|show|compare``), :mod:`~mlops_nb.cli.models`
 (``models ...``), :mod:`~mlops_nb.cli.serving` (``serve``, ``predict``) and
 :mod:`~mlops_nb.cli.new`, :mod:`~mlops_nb.cli.store` (``store info|migrate``),
-:mod:`~mlops_nb.cli.doctor` (``doctor``), :mod:`~mlops_nb.cli.interop`
-(``export mlflow``, ``import mlflow``);
+:mod:`~mlops_nb.cli.doctor` (``doctor``), :mod:`~mlops_nb.cli.completion`
+(``completion``), :mod:`~mlops_nb.cli.interop` (``export mlflow``, ``import mlflow``);
 :mod:`~mlops_nb.cli.usage` turns usage errors into one line and
 :mod:`~mlops_nb.cli.output` holds the consoles. Each command imports the
 heavy parts of the package when it runs, so every command starts fast.
@@ -25,8 +44,19 @@ from typing import Annotated, Any
 
 import typer
 
-from mlops_nb.cli import cluster, doctor, interop, models, new, run, runs, serving, store
-from mlops_nb.cli.output import errors, print_error
+from mlops_nb.cli import (
+    cluster,
+    completion,
+    doctor,
+    interop,
+    models,
+    new,
+    run,
+    runs,
+    serving,
+    store,
+)
+from mlops_nb.cli.output import configure, errors, print_error
 from mlops_nb.cli.usage import CommandGroup, click_errors, print_usage_error
 from mlops_nb.errors import MlopsNbError, StageFailedError
 
@@ -51,6 +81,7 @@ app.command()(run.run)
 app.command()(new.new)
 app.command()(run.params)
 app.command()(doctor.doctor)
+app.command()(completion.completion)
 
 
 def version() -> str:
@@ -77,8 +108,23 @@ def _options(
             "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
         ),
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print only errors and the result: no progress, no hints."
+        ),
+    ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="Log what mlops-nb does on stderr: -v at INFO, -vv at DEBUG.",
+        ),
+    ] = 0,
 ) -> None:
-    pass
+    configure(quiet=quiet, verbose=verbose)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -88,8 +134,9 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 def main() -> None:
     """Entry point: turns every mlops-nb error into a message and an exit code."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    completion.prepare()
     try:
-        code = app(standalone_mode=False, prog_name="mlops-nb")
+        code = app(standalone_mode=False, prog_name=completion.PROG_NAME)
         if code == 130:  # typer turns KeyboardInterrupt into an exit code in this mode
             raise KeyboardInterrupt
         if isinstance(code, int) and code:
