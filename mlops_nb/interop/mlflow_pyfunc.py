@@ -18,6 +18,7 @@ dtypes back before predicting, so it returns what the registered model's
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,10 @@ from mlops_nb.errors import InteropError
 from mlops_nb.interop.mlflow_client import INSTALL
 
 try:
-    from mlflow.pyfunc import PythonModel, PythonModelContext
+    # importing mlflow.pyfunc warns about its own Any hints; that is MLflow's noise, not the user's
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        from mlflow.pyfunc import PythonModel, PythonModelContext
 except ImportError as exc:  # the module is only imported where MLflow is needed
     raise InteropError(f"MLflow is not installed; install it with {INSTALL}") from exc
 
