@@ -73,9 +73,19 @@ def mlops(monkeypatch, capsys):
 
 
 def test_the_walk_sees_every_command():
-    commands = {("run",), ("runs", "list"), ("models", "promote"), ("serve",), ("store", "info")}
+    commands = {
+        ("run",),
+        ("runs", "list"),
+        ("models", "promote"),
+        ("serve",),
+        ("store", "info"),
+        ("export", "mlflow"),
+        ("import", "mlflow"),
+        ("completion",),
+    }
     assert commands <= set(COMMANDS)
-    assert {(), ("runs",), ("models",), ("store",), ("cluster",)} == set(GROUPS)
+    groups = {(), ("runs",), ("models",), ("store",), ("cluster",), ("export",), ("import",)}
+    assert groups == set(GROUPS)
 
 
 @pytest.mark.parametrize("path", list(COMMANDS), ids=ids)
