@@ -73,6 +73,13 @@ METRICS_PATH = "/metrics"
 BEARER = {"bearer": {"type": "http", "scheme": "bearer"}}
 
 
+UNAUTHORIZED = {
+    "description": "Missing or wrong bearer token",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+}
+"""The 401 every guarded operation declares: the bearer check answers it before any route."""
+
+
 def _openapi(
     app: FastAPI,
     state: ServingState,
@@ -117,6 +124,7 @@ def _openapi(
                     operation["responses"].pop("401", None)
                 else:
                     operation["security"] = [{"bearer": []}]
+                    operation["responses"].setdefault("401", UNAUTHORIZED)
         app.openapi_schema = document
     return app.openapi_schema
 

@@ -33,6 +33,7 @@ from mlops_nb.serving.http.scoring_path import (
 )
 from mlops_nb.serving.http.state import ServingState
 from mlops_nb.serving.http.v2_payloads import (
+    DATATYPES,
     infer_records,
     infer_response,
     label_datatype,
@@ -111,9 +112,14 @@ def _schemas(state: ServingState) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "name": {"type": "string", "enum": names},
-            "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
-            "datatype": {"type": "string"},
-            "data": {"type": "array"},
+            "shape": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1},
+                "minItems": 1,
+                "maxItems": 2,
+            },
+            "datatype": {"type": "string", "enum": sorted(DATATYPES)},
+            "data": {"type": "array", "minItems": 1},
             "parameters": {"type": "object"},
         },
         "required": ["name", "shape", "datatype", "data"],
@@ -162,7 +168,7 @@ def add_protocol_routes(
                 "required": True,
                 "content": {
                     JSON: {"schema": {"$ref": "#/components/schemas/InvocationsRequest"}},
-                    CSV: {"schema": {"type": "string"}},
+                    CSV: {"schema": {"type": "string", "minLength": 1}},
                 },
             },
             "responses": {
@@ -209,7 +215,6 @@ def add_protocol_routes(
         }
         for code, text in [
             (400, "Not JSON, or not an inference request of the protocol"),
-            (401, "Missing or wrong bearer token"),
             (404, f"Another model than {name} (version {version})"),
             (413, errors[413]["description"]),
             (422, errors[422]["description"]),
@@ -217,6 +222,7 @@ def add_protocol_routes(
         ]
     }
     v2_errors[503]["headers"] = errors[503]["headers"]
+    v2_errors[401] = errors[401]  # the bearer check answers before any protocol: its own body
     path_params = [
         {
             "name": "name",
