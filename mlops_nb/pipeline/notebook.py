@@ -20,11 +20,16 @@ STAGE_DIR_PARAM = "stage_dir"
 
 @dataclass(frozen=True)
 class Template:
-    """What a template notebook declares: its parameters and its code."""
+    """What a template notebook declares: its parameters, its code and its kernel.
+
+    ``kernel`` is the Jupyter kernel its metadata names (``kernelspec.name``), None
+    when it names none.
+    """
 
     path: Path
     params: dict[str, ParamSpec]
     code_cells: tuple[str, ...]
+    kernel: str | None = None
 
     def code_hash(self) -> str:
         """sha256 of the code cells only (outputs and metadata do not count)."""
@@ -90,7 +95,15 @@ def inspect_template(path: Path) -> Template:
         )
     params = _parse_parameters(cell_source(tagged[0]), path)
     code = tuple(cell_source(cell) for cell in cells if cell.get("cell_type") == "code")
-    return Template(path=path, params=params, code_cells=code)
+    return Template(path=path, params=params, code_cells=code, kernel=_kernel_name(notebook))
+
+
+def _kernel_name(notebook: dict[str, Any]) -> str | None:
+    """The kernel a notebook's metadata names (``kernelspec.name``), None if none."""
+    metadata = notebook.get("metadata")
+    spec = metadata.get("kernelspec") if isinstance(metadata, dict) else None
+    name = spec.get("name") if isinstance(spec, dict) else None
+    return name if isinstance(name, str) and name.strip() else None
 
 
 def _parse_parameters(source: str, path: Path) -> dict[str, ParamSpec]:

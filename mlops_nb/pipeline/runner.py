@@ -48,6 +48,7 @@ from mlops_nb.pipeline import archive, report
 from mlops_nb.pipeline.cache import CacheIndex, Fingerprint, fingerprint, link_tree
 from mlops_nb.pipeline.executors import EXECUTED, Executor, StageResult, StageTask
 from mlops_nb.pipeline.executors.local import LocalExecutor
+from mlops_nb.pipeline.kernels.specs import NATIVE_KERNEL
 from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM
 from mlops_nb.pipeline.spec import ResolvedParams, RunPlan, StageSpec, plan_run
 from mlops_nb.pipeline.stage_report import STAGE_REPORT
@@ -106,7 +107,7 @@ class Runner:
         self,
         settings: Settings,
         observer: RunObserver | None = None,
-        kernel_name: str = "python3",
+        kernel_name: str | None = None,
         start_timeout: float = 120,
         fork: bool | None = None,
         preload: list[str] | None = None,
@@ -117,6 +118,11 @@ class Runner:
         executor: Executor | None = None,
     ) -> None:
         """Set up a runner.
+
+        ``kernel_name`` runs every stage in that Jupyter kernel; None (the default)
+        runs each stage in the kernel its template's metadata names (the project's
+        kernel, see :mod:`~mlops_nb.pipeline.kernels.specs`), or Jupyter's default
+        ``python3`` for a template that names none.
 
         ``fork`` forks each stage's kernel from a fork server that has already
         imported ``preload`` (None: ``MLOPS_NB_FORK``, on by default; see
@@ -285,7 +291,7 @@ class Runner:
             stage_dir=str(stage_dir),
             parameters={**params.per_stage[stage.name], STAGE_DIR_PARAM: str(stage_dir)},
             cwd=str(self.settings.root),
-            kernel_name=self.kernel_name,
+            kernel_name=self.kernel_name or stage.template.kernel or NATIVE_KERNEL,
             start_timeout=self.start_timeout,
         )
 

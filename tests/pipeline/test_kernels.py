@@ -28,17 +28,25 @@ needs_fork = pytest.mark.skipif(
 )
 
 
-def notebook(path: Path, *cells: str) -> None:
-    """A template: a parameters cell (``stage_dir = None``), then ``cells``."""
+def notebook(path: Path, *cells: str, kernel: str = "python3") -> None:
+    """A template naming ``kernel``: a parameters cell (``stage_dir = None``), then ``cells``."""
     parameters = new_code_cell("stage_dir = None")
     parameters.metadata["tags"] = ["parameters"]
     nb = new_notebook(cells=[parameters, *(new_code_cell(c) for c in cells)])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
+    nb.metadata["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
     nbformat.write(nb, path)
+
+
+def install_kernel(folder: Path, name: str, python: str, env: dict[str, str]) -> None:
+    """A kernelspec ``name`` running ``python``, in ``folder`` (a JUPYTER_PATH entry)."""
+    spec = {
+        "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": name,
+        "language": "python",
+        "env": env,
+    }
+    (folder / "kernels" / name).mkdir(parents=True)
+    (folder / "kernels" / name / "kernel.json").write_text(json.dumps(spec))
 
 
 def pipeline_yaml(*stages: str) -> str:
@@ -240,11 +248,18 @@ def test_server_exits_when_its_runner_goes_away(tmp_path):
 
 @pytest.mark.slow
 @needs_fork
-def test_forked_stages_are_fresh_timed_and_cleaned_up(make_project, monkeypatch):
+def test_forked_stages_are_fresh_timed_and_cleaned_up(make_project, monkeypatch, tmp_path):
     monkeypatch.delenv("MLOPS_NB_FORK", raising=False)
     settings = make_project(pipeline_yaml("dirty", "clean"), notebooks=("produce",))
-    notebook(settings.root / "notebooks" / "dirty.ipynb", DIRTY, SAVE)
-    notebook(settings.root / "notebooks" / "clean.ipynb", CLEAN, SAVE)
+    # a kernel of this Python under the project's own name is forked (the interpreter
+    # counts, not the name); one that is not installed is stood in for by python3
+    install_kernel(tmp_path / "jupyter", "project-kernel", sys.executable, {"KERNEL_IS": "mine"})
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    whose = "out['kernel_is'] = __import__('os').environ.get('KERNEL_IS')"
+    notebook(
+        settings.root / "notebooks" / "dirty.ipynb", DIRTY, whose, SAVE, kernel="project-kernel"
+    )
+    notebook(settings.root / "notebooks" / "clean.ipynb", CLEAN, SAVE, kernel="absent-kernel")
     before = children()
 
     record = Runner(settings).run(plan_run(settings))
@@ -257,6 +272,10 @@ def test_forked_stages_are_fresh_timed_and_cleaned_up(make_project, monkeypatch)
     dirty = json.loads((run_dir / "01_dirty" / "out.json").read_text())
     clean = json.loads((run_dir / "02_clean" / "out.json").read_text())
     assert dirty["pid"] != clean["pid"] and forked_pids(run_dir) == [dirty["pid"], clean["pid"]]
+    assert dirty["kernel_is"] == "mine"  # the template's kernel (its kernelspec's env)
+    stand_in = (run_dir / "02_clean" / KERNEL_LOG).read_text()
+    assert "'absent-kernel' named by" in stand_in and "runs in Jupyter's default kernel" in stand_in
+    assert "ipykernel install --sys-prefix --name absent-kernel" in stand_in
     assert clean["leaked"] is False and clean["marker"] is False
     assert dirty["random"] != clean["random"] and dirty["np"] != clean["np"]
     assert "inline" in clean["backend"]

@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from mlops_nb.errors import MlopsNbError
 from mlops_nb.exports import lazy_getattr
+from mlops_nb.pipeline.kernels.specs import NATIVE_KERNEL
 
 EXECUTED = "executed.ipynb"
 """The executed notebook's name in its stage folder."""
@@ -58,7 +59,8 @@ class StageTask:
         stage_dir: the stage's folder, created and empty; the executor writes there.
         parameters: every value papermill injects, ``stage_dir`` included.
         cwd: the kernel's working directory (the project root).
-        kernel_name: the Jupyter kernel to run the template in.
+        kernel_name: the Jupyter kernel to run the template in (the runner gives
+            the one the template's metadata names).
         start_timeout: seconds a kernel may take to start.
         execution_timeout: seconds a cell may run (None: no limit).
         environment: variables set for the kernel on top of the executing
@@ -72,7 +74,7 @@ class StageTask:
     stage_dir: str
     parameters: dict[str, Any] = field(default_factory=dict)
     cwd: str = "."
-    kernel_name: str = "python3"
+    kernel_name: str = NATIVE_KERNEL
     start_timeout: float = 120.0
     execution_timeout: float | None = None
     environment: dict[str, str] = field(default_factory=dict)

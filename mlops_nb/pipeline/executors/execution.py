@@ -25,6 +25,7 @@ from mlops_nb.pipeline.executors import StageResult, StageTask
 from mlops_nb.pipeline.kernels.logs import KERNEL_LOG
 from mlops_nb.pipeline.kernels.pool import KernelPool, StageKernel
 from mlops_nb.pipeline.kernels.provisioner import StageKernelManager
+from mlops_nb.pipeline.kernels.specs import missing_kernel
 from mlops_nb.pipeline.stage_report import STAGE_REPORT, export_html
 
 # papermill only warns about unknown parameters and comments it cannot parse; the spec
@@ -32,8 +33,6 @@ from mlops_nb.pipeline.stage_report import STAGE_REPORT, export_html
 logging.getLogger("papermill").setLevel(logging.ERROR)
 
 _HINTS = {
-    "NoSuchKernel": "install a Jupyter kernel into this environment: "
-    "python -m ipykernel install --sys-prefix",
     "DeadKernelError": "the kernel died (out of memory or killed); reduce the data or "
     "free memory and run again",
     "CellTimeoutError": "a cell ran past its time limit",
@@ -68,7 +67,7 @@ def execute_task(task: StageTask, pool: KernelPool) -> StageResult:
     from papermill.exceptions import PapermillExecutionError  # loaded by import_papermill
 
     output = Path(task.executed)
-    kernel = pool.kernel(Path(task.stage_dir), task.environment)
+    kernel = pool.kernel(Path(task.stage_dir), task.environment, task.kernel_name, task.notebook)
     error: MlopsNbError | None = None
     interrupted = False
     try:
@@ -79,7 +78,7 @@ def execute_task(task: StageTask, pool: KernelPool) -> StageResult:
         except (KeyboardInterrupt, MlopsNbError):
             raise
         except Exception as exc:  # kernel death, missing kernel, timeouts
-            raise _kernel_failure(task.stage, exc, output, kernel) from exc
+            raise _kernel_failure(task.stage, exc, output, kernel, task.notebook) from exc
     except MlopsNbError as exc:
         error = exc
     except KeyboardInterrupt:
@@ -100,7 +99,7 @@ def _papermill(
         task.notebook,
         task.executed,
         parameters=dict(task.parameters),
-        kernel_name=task.kernel_name,
+        kernel_name=km.kernel_name,  # the task's, or the kernel standing in for it
         progress_bar=False,
         log_output=False,
         km=km,
@@ -142,13 +141,20 @@ def _stage_failure(stage: str, exc: Any, notebook: Path) -> StageFailedError:
 
 
 def _kernel_failure(
-    stage: str, exc: Exception, notebook: Path, kernel: StageKernel | None = None
+    stage: str,
+    exc: Exception,
+    notebook: Path,
+    kernel: StageKernel | None = None,
+    template: str | None = None,
 ) -> StageFailedError:
-    """The error for a stage whose kernel died, did not start or timed out."""
+    """The error for a stage whose kernel died, did not start, timed out or is not installed."""
     name = type(exc).__name__
     death = kernel.describe_death() if kernel is not None else None
     cell = kernel.cell["count"] if kernel is not None and kernel.cell else None
-    hint = _HINTS.get(name, "see the executed notebook")
+    if name == "NoSuchKernel":  # jupyter_client's: the kernel's name is its `name`
+        hint = missing_kernel(str(getattr(exc, "name", exc)), template).message
+    else:
+        hint = _HINTS.get(name, "see the executed notebook")
     message = (
         f"stage '{stage}' could not be executed: {name}: {exc}\n"
         + (f"{death}\n" if death else "")

@@ -1,7 +1,8 @@
 """Where a run's stage kernels come from, and how one stage's kernel lives and ends.
 
-A run opens a :class:`KernelPool`. Where the platform can fork and the stage uses
-the default Python kernel, the pool starts a fork server
+A run opens a :class:`KernelPool`. Where the platform can fork and the run's
+kernel runs this interpreter (its kernelspec's ``argv``, whatever the kernel's
+name: see :mod:`~mlops_nb.pipeline.kernels.specs`), the pool starts a fork server
 (:mod:`~mlops_nb.pipeline.kernels.client`) that has already imported what the
 templates import, and each stage's kernel is forked from it
 (:mod:`~mlops_nb.pipeline.kernels.provisioner`). Otherwise (or with
@@ -25,7 +26,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from jupyter_client.kernelspec import NATIVE_KERNEL_NAME
 from jupyter_core.utils import run_sync
 
 from mlops_nb.errors import ForkServerError
@@ -36,6 +36,12 @@ from mlops_nb.pipeline.kernels.provisioner import (
     ForkProvisioner,
     StageKernelManager,
     signal_forked,
+)
+from mlops_nb.pipeline.kernels.specs import (
+    NATIVE_KERNEL,
+    choose_kernel,
+    find_kernel,
+    interpreter_problem,
 )
 
 log = logging.getLogger(__name__)
@@ -52,7 +58,7 @@ class KernelPool:
 
     def __init__(
         self,
-        kernel_name: str = NATIVE_KERNEL_NAME,
+        kernel_name: str = NATIVE_KERNEL,
         start_timeout: float = 120.0,
         server: ForkServer | None = None,
         fork_off_reason: str | None = None,
@@ -61,6 +67,22 @@ class KernelPool:
         self.start_timeout = start_timeout
         self.server = server
         self.fork_off_reason = fork_off_reason
+        self._chosen: dict[str, tuple[str, str | None]] = {}
+
+    def choose(
+        self, kernel_name: str, template: str | Path | None = None
+    ) -> tuple[str, str | None]:
+        """The kernel to start for a stage naming ``kernel_name``, and why if another one.
+
+        A kernel that is not installed is stood in for by Jupyter's default
+        kernel (:func:`~mlops_nb.pipeline.kernels.specs.choose_kernel`); the
+        first time, a warning says so and how to install it.
+        """
+        if kernel_name not in self._chosen:
+            chosen = self._chosen[kernel_name] = choose_kernel(kernel_name, template)
+            if chosen[1] is not None:
+                log.warning("%s", chosen[1])
+        return self._chosen[kernel_name]
 
     @classmethod
     def open(
@@ -68,7 +90,7 @@ class KernelPool:
         notebooks: Iterable[Path],
         *,
         cwd: Path,
-        kernel_name: str = NATIVE_KERNEL_NAME,
+        kernel_name: str = NATIVE_KERNEL,
         start_timeout: float = 120.0,
         fork: bool | None = None,
         preload: Sequence[str] | None = None,
@@ -79,8 +101,9 @@ class KernelPool:
         Args:
             notebooks: the run's templates; their imports are the default preload.
             cwd: the kernels' working directory (the project root).
-            kernel_name: the Jupyter kernel the stages run in; only the default
-                Python kernel (``python3``) is forked.
+            kernel_name: the Jupyter kernel the stages run in (a stage may name
+                another, see :meth:`kernel`); it is forked only when its kernelspec
+                runs this interpreter's ``ipykernel_launcher``.
             start_timeout: seconds a kernel may take to start.
             fork: force forking on or off; None reads ``MLOPS_NB_FORK`` (default on).
             preload: the modules the server imports (see
@@ -91,12 +114,22 @@ class KernelPool:
         Returns:
             The pool; it never raises for a fork server that cannot start, it falls
             back to ordinary kernels.
+
+        Raises:
+            RunError: neither the kernel nor Jupyter's default kernel is installed
+                (the message names the ``ipykernel install`` command).
         """
-        if kernel_name != NATIVE_KERNEL_NAME:
-            return cls(kernel_name, start_timeout, None, f"kernel {kernel_name!r} is not forked")
-        if not fork_wanted(fork):
-            return cls(kernel_name, start_timeout, None, "forking is off")
         notebooks = list(notebooks)
+        template = notebooks[0] if notebooks else None
+        unforked = cls(kernel_name, start_timeout)
+        chosen, _ = unforked.choose(kernel_name, template)
+        other = interpreter_problem(find_kernel(chosen, template).argv)
+        if other is not None:
+            unforked.fork_off_reason = f"kernel {chosen!r} is not forked: {other}"
+            return unforked
+        if not fork_wanted(fork):
+            unforked.fork_off_reason = "forking is off"
+            return unforked
         try:
             # the first stage waits only for its own imports; the rest follow while it runs
             first = preload_modules(notebooks[:1], cwd, preload)
@@ -104,17 +137,26 @@ class KernelPool:
             server = ForkServer.start(first, later=rest, cwd=cwd, log_path=log_path)
         except (ForkServerError, OSError) as exc:
             log.warning("kernels start the ordinary way: %s", exc)
-            return cls(kernel_name, start_timeout, None, str(exc))
-        return cls(kernel_name, start_timeout, server)
+            unforked.fork_off_reason = str(exc)
+            return unforked
+        unforked.server = server
+        return unforked
 
     def manager(
-        self, stage_dir: Path, fork: bool = True, environment: Mapping[str, str] | None = None
+        self,
+        stage_dir: Path,
+        fork: bool = True,
+        environment: Mapping[str, str] | None = None,
+        kernel_name: str | None = None,
     ) -> StageKernelManager:
         """A kernel manager for one stage, logging the kernel's output in ``stage_dir``.
 
-        ``environment`` is set for the kernel on top of this process's variables.
+        ``environment`` is set for the kernel on top of this process's variables;
+        ``kernel_name`` is the stage's kernel (None: the pool's). Whatever the
+        kernel, it is forked only if its command runs this interpreter (else the
+        provisioner starts it the ordinary way and says why in ``kernel.log``).
         """
-        manager = StageKernelManager(kernel_name=self.kernel_name)
+        manager = StageKernelManager(kernel_name=kernel_name or self.kernel_name)
         manager.log_path = stage_dir / KERNEL_LOG
         manager.environment = dict(environment or {})
         if fork and self.server is not None and self.server.broken is None:
@@ -122,9 +164,19 @@ class KernelPool:
             manager.server_timeout = self.start_timeout
         return manager
 
-    def kernel(self, stage_dir: Path, environment: Mapping[str, str] | None = None) -> StageKernel:
-        """The kernel of one stage (started by :meth:`StageKernel.run`)."""
-        return StageKernel(self, stage_dir, environment)
+    def kernel(
+        self,
+        stage_dir: Path,
+        environment: Mapping[str, str] | None = None,
+        kernel_name: str | None = None,
+        template: str | Path | None = None,
+    ) -> StageKernel:
+        """The kernel of one stage (started by :meth:`StageKernel.run`).
+
+        ``kernel_name`` is the kernel ``template`` names (None: the pool's); one
+        that is not installed is stood in for (see :meth:`choose`).
+        """
+        return StageKernel(self, stage_dir, environment, kernel_name, template)
 
     def close(self) -> None:
         """Stop the fork server and any kernel it still runs; safe to call twice."""
@@ -136,6 +188,9 @@ class StageKernel:
     """One stage's kernel: started (forked when possible), timed, and always shut down.
 
     Attributes:
+        kernel_name: the kernel started: the one the stage's template names, or
+            Jupyter's default kernel standing in for one that is not installed.
+        stand_in: why another kernel than the template's was started (None: it was not).
         kernel_seconds: time from asking for a kernel until it answered (retries included).
         execute_seconds: time from then until the notebook's execution returned.
         started: whether a kernel was launched at all.
@@ -148,11 +203,17 @@ class StageKernel:
     """
 
     def __init__(
-        self, pool: KernelPool, stage_dir: Path, environment: Mapping[str, str] | None = None
+        self,
+        pool: KernelPool,
+        stage_dir: Path,
+        environment: Mapping[str, str] | None = None,
+        kernel_name: str | None = None,
+        template: str | Path | None = None,
     ) -> None:
         self.pool = pool
         self.stage_dir = stage_dir
         self.environment = dict(environment or {})
+        self.kernel_name, self.stand_in = pool.choose(kernel_name or pool.kernel_name, template)
         self.kernel_seconds: float | None = None
         self.execute_seconds: float | None = None
         self.started = False
@@ -185,7 +246,11 @@ class StageKernel:
         fails before it was ready is retried once as an ordinary kernel.
         """
         started = time.perf_counter()
-        km = self.pool.manager(self.stage_dir, environment=self.environment)
+        km = self.pool.manager(
+            self.stage_dir, environment=self.environment, kernel_name=self.kernel_name
+        )
+        if self.stand_in is not None:
+            note(km.log_path, self.stand_in)
         interrupted = False
         try:
             try:
@@ -196,7 +261,12 @@ class StageKernel:
                 self._note_retry(km, exc)
                 self._shutdown(km)
                 self.retried = True
-                km = self.pool.manager(self.stage_dir, fork=False, environment=self.environment)
+                km = self.pool.manager(
+                    self.stage_dir,
+                    fork=False,
+                    environment=self.environment,
+                    kernel_name=self.kernel_name,
+                )
                 execute(km, self.pool.start_timeout, self._hooks())
         except KeyboardInterrupt:
             interrupted = True

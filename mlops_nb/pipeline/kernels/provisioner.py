@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -30,8 +29,7 @@ from traitlets import Type
 from mlops_nb.errors import ForkServerError
 from mlops_nb.pipeline.kernels.client import ForkServer
 from mlops_nb.pipeline.kernels.logs import note
-
-_LAUNCHERS = {"ipykernel_launcher", "ipykernel"}
+from mlops_nb.pipeline.kernels.specs import interpreter_problem, kernel_args
 
 
 class StageKernelClient(AsyncKernelClient):
@@ -230,37 +228,14 @@ def signal_forked(server: ForkServer | None, pid: int, signum: int) -> None:
         server.kill_orphan(pid, signum)
 
 
-def _launcher_at(cmd: Sequence[str]) -> int:
-    """Where ``-m ipykernel_launcher`` starts in ``cmd``, after any ``-X`` options.
-
-    Recent ipykernel installs ``python -Xfrozen_modules=off -m ipykernel_launcher``;
-    ``-X`` options only tune the interpreter (here, for the debugger).
-    """
-    at = 1
-    while at < len(cmd) and cmd[at].startswith("-X"):
-        at += 1
-    return at
-
-
-def kernel_args(cmd: Sequence[str]) -> list[str]:
-    """The kernel app's own arguments in a forkable ``cmd`` (``-f CONNECTION_FILE`` ...)."""
-    return list(cmd[_launcher_at(cmd) + 2 :])
-
-
 def forkable(cmd: Sequence[str]) -> str | None:
     """Why ``cmd`` cannot be forked from the fork server, or None if it can.
 
-    Only ``python -m ipykernel_launcher ...`` of this very interpreter's environment
-    can: the server has imported that environment's ipykernel.
+    Only ``python -m ipykernel_launcher ...`` of this very interpreter, in this
+    environment, can: the server has imported this environment's ipykernel (see
+    :func:`~mlops_nb.pipeline.kernels.specs.interpreter_problem`).
     """
-    options = _launcher_at(cmd)
-    launcher = list(cmd[options : options + 2])
-    if len(launcher) < 2 or launcher[0] != "-m" or launcher[1] not in _LAUNCHERS:
-        return f"the kernel command is not `python -m ipykernel_launcher`: {list(cmd)[:4]}"
-    here = os.path.dirname(os.path.abspath(sys.executable))
-    if os.path.dirname(os.path.abspath(cmd[0])) != here or "python" not in Path(cmd[0]).name:
-        return f"the kernel runs another Python ({cmd[0]}) than the runner ({sys.executable})"
-    return None
+    return interpreter_problem(cmd)
 
 
 __all__ = [
