@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml Makefile
 	@# an editable install skips data-files: enable the run-report route of JupyterLab by hand
 	install -D -m 644 mlops_nb/lab/jupyter_server_config.d/mlops_nb.json \
 		$(VENV)/etc/jupyter/jupyter_server_config.d/mlops_nb.json
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mlops-nb)" >/dev/null
+	$(BIN)/python -m ipykernel install --sys-prefix --name mlops-nb --display-name "mlops-nb (project)" >/dev/null
 	@touch $(STAMP)
 
 # Notebooks are committed without outputs: .gitattributes names the nbstripout clean filter,

@@ -11,7 +11,8 @@ The new project holds everything ``mlops-nb run`` needs and nothing it makes:
 ``.gitattributes``                    notebooks go through the nbstripout filter: git
                                       stores them without outputs or execution counts
 ``requirements.txt``                  mlops-nb pinned to the version that made it
-``README.md``                         the first commands, and how to use your data
+``README.md``                         the first commands (the project's Jupyter kernel
+                                      among them), and how to use your data
 ``.github/workflows/mlops-nb.yml``    CI: nbmake over the templates, then the train
                                       pipeline as a gate, its run report kept
 ====================================  ==============================================
@@ -20,7 +21,10 @@ The files come from the project this package was built from: the source tree
 of an editable install, or the copy a wheel installs under
 ``<prefix>/share/mlops-nb``. Nothing is overwritten: a non-empty target folder
 is refused. Notebooks are written as JupyterLab saves them, without outputs
-(:func:`normalize_notebook`), so opening one does not mark it modified.
+(:func:`normalize_notebook`), so opening one does not mark it modified. They name
+the project's own Jupyter kernel, called after the project
+(:func:`~mlops_nb.pipeline.kernels.specs.project_kernel`), which the README says
+how to install into the project's virtualenv.
 
 Unless told not to, the new project becomes a git repository (or, inside one
 already, uses it) with the nbstripout filter configured in its ``.git/config``,
@@ -35,6 +39,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,11 +48,17 @@ import nbformat
 
 from mlops_nb import __version__
 from mlops_nb.errors import ScaffoldError
+from mlops_nb.pipeline.kernels.specs import (
+    PROJECT_KERNEL,
+    PROJECT_KERNEL_DISPLAY,
+    install_command,
+    project_kernel,
+)
 
 __all__ = ["KERNELSPEC", "ScaffoldError", "new_project", "normalize_notebook", "project_source"]
 
-KERNELSPEC = {"display_name": "Python 3 (mlops-nb)", "language": "python", "name": "python3"}
-"""The kernel every notebook names: the one ``make`` installs (``ipykernel install``)."""
+KERNELSPEC = {"display_name": PROJECT_KERNEL_DISPLAY, "language": "python", "name": PROJECT_KERNEL}
+"""The kernel this project's notebooks name: the one ``make`` installs (``ipykernel install``)."""
 _NOTEBOOK_METADATA_DROPPED = ("signature", "widgets")
 _CELL_METADATA_DROPPED = (
     "collapsed",
@@ -169,13 +180,14 @@ def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _fill(folder: Path, source: Path, name: str) -> None:
+    kernel = project_kernel(name)
     for filename in _PROJECT_FILES:
         shutil.copyfile(source / filename, folder / filename)
     for sub, pattern in _FOLDERS.items():
         for item in sorted((source / sub).glob(pattern)):
             (folder / sub).mkdir(exist_ok=True)
             if item.suffix == ".ipynb":
-                _copy_clean_notebook(item, folder / sub / item.name)
+                _copy_clean_notebook(item, folder / sub / item.name, kernel)
             else:
                 shutil.copyfile(item, folder / sub / item.name)
     (folder / "outputs").mkdir()
@@ -183,18 +195,24 @@ def _fill(folder: Path, source: Path, name: str) -> None:
     (folder / ".gitignore").write_text(GITIGNORE)
     (folder / ".gitattributes").write_text(GITATTRIBUTES)
     (folder / "requirements.txt").write_text(f"mlops-nb=={__version__}\n")
-    (folder / "README.md").write_text(README.format(name=name, version=__version__))
+    # `python`, not this interpreter's path: the commands run in the project's own virtualenv
+    install = install_command(kernel["name"], kernel["display_name"], python="python")
+    readme = README.format(name=name, version=__version__, kernel=kernel["name"], install=install)
+    (folder / "README.md").write_text(readme)
     workflow = folder / ".github" / "workflows"
     workflow.mkdir(parents=True)
-    (workflow / "mlops-nb.yml").write_text(WORKFLOW)
+    (workflow / "mlops-nb.yml").write_text(WORKFLOW.replace("{install}", install))
 
 
-def _copy_clean_notebook(source: Path, target: Path) -> None:
-    """Copy a notebook normalized: no outputs, as JupyterLab saves it."""
-    target.write_text(normalize_notebook(source.read_text(encoding="utf-8")), encoding="utf-8")
+def _copy_clean_notebook(source: Path, target: Path, kernel: Mapping[str, str]) -> None:
+    """Copy a notebook normalized (no outputs, as JupyterLab saves it), naming ``kernel``."""
+    text = normalize_notebook(source.read_text(encoding="utf-8"), kernelspec=kernel)
+    target.write_text(text, encoding="utf-8")
 
 
-def normalize_notebook(text: str, *, python_version: str | None = None) -> str:
+def normalize_notebook(
+    text: str, *, python_version: str | None = None, kernelspec: Mapping[str, str] | None = None
+) -> str:
     """A notebook's text as JupyterLab would save it, with nothing a run leaves behind.
 
     Outputs, execution counts and what nbstripout strips are removed; cells get
@@ -204,13 +222,13 @@ def normalize_notebook(text: str, *, python_version: str | None = None) -> str:
     and ``language_info`` are those JupyterLab sets when the kernel starts, so
     opening the notebook changes nothing. ``python_version`` overrides the
     Python version in ``language_info`` (default: this interpreter's, the
-    kernel's).
+    kernel's); ``kernelspec`` the kernel named (default: :data:`KERNELSPEC`).
     """
     notebook = nbformat.reads(text, as_version=4)
     notebook.nbformat_minor = max(notebook.nbformat_minor, nbformat.v4.nbformat_minor)
     for key in _NOTEBOOK_METADATA_DROPPED:
         notebook.metadata.pop(key, None)
-    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    notebook.metadata["kernelspec"] = dict(kernelspec or KERNELSPEC)
     notebook.metadata["language_info"] = _language_info(python_version)
     for index, cell in enumerate(notebook.cells):
         cell["id"] = str(index)
@@ -266,7 +284,7 @@ template notebook in `templates/`, chained by `pipeline.yaml` into archived, rev
 ```bash
 python -m venv .venv && . .venv/bin/activate
 pip install -r requirements.txt     # mlops-nb {version}
-python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mlops-nb)"
+{install}
 mlops-nb run train                  # ingest → validate → … → register → deploy, on the sample
 mlops-nb runs show latest           # stages, metrics, and the run report (index.html)
 mlops-nb run monitor -p current_data='sample:churn?drift=3' -p retrain=true
@@ -286,6 +304,12 @@ a contract is validated against one inferred from it; the run keeps it in
 `contracts:` in `pipeline.yaml`.
 
 ## Working in JupyterLab
+
+The notebooks name this project's Jupyter kernel, `{kernel}`: the command above installed it
+into `.venv`, running `.venv/bin/python` whichever JupyterLab opens them. A JupyterLab or
+JupyterHub of another environment finds it with `JUPYTER_PATH=$PWD/.venv/share/jupyter`, or
+install it for your user instead (`--user` in place of `--sys-prefix`). `mlops-nb doctor`
+checks it is installed and runs this environment's Python.
 
 `jupyter lab`, then run the templates of a pipeline in order (train: 01 → 08) with Run All:
 each works in `outputs/dev/<stage>/`. To work on one template without running those before
@@ -334,7 +358,7 @@ jobs:
       - name: Install
         run: |
           pip install -r requirements.txt pytest nbmake
-          python -m ipykernel install --user --name python3
+          {install}
       - name: Test the templates (nbmake, in order, on the sample)
         run: pytest --nbmake templates/*.ipynb
       - name: Train pipeline as a gate

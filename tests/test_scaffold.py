@@ -51,9 +51,14 @@ def test_the_scaffold_has_everything_and_clean_notebooks(tmp_path):
         for step in workflow["jobs"]["pipeline"]["steps"]
     )
     assert "/outputs/*" in (project.path / ".gitignore").read_text()
+    install = (
+        "python -m ipykernel install --sys-prefix --name mine --display-name 'mine (mlops-nb)'"
+    )
+    assert install in steps and install in (project.path / "README.md").read_text()
     for notebook in (project.path / "templates").glob("*.ipynb"):
-        cells = nbformat.read(notebook, as_version=4).cells
-        assert all(not c.get("outputs") for c in cells if c.cell_type == "code"), notebook
+        read = nbformat.read(notebook, as_version=4)
+        assert all(not c.get("outputs") for c in read.cells if c.cell_type == "code"), notebook
+        assert read.metadata.kernelspec.name == "mine", notebook  # the project's own kernel
     assert set(yaml.safe_load((project.path / "pipeline.yaml").read_text())["pipelines"]) >= {
         "train",
         "monitor",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from ipykernel.ipkernel import IPythonKernel
 
 from mlops_nb.pipeline.spec import ProjectSpec, load_project
@@ -134,5 +137,41 @@ def test_the_check_ignores_only_the_python_version(tmp_path):
     path.write_text(text)
     check = [sys.executable, str(TOOL), "--check", str(path)]
     assert subprocess.run(check, capture_output=True).returncode == 0
-    path.write_text(text.replace('"python3"', '"other"'))
+    kernel = f'"name": "{KERNELSPEC["name"]}"'
+    assert kernel in text
+    path.write_text(text.replace(kernel, '"name": "other"'))
     assert subprocess.run(check, capture_output=True).returncode == 1
+
+
+@pytest.mark.slow
+def test_a_template_runs_with_plain_papermill_in_the_project_kernel(tmp_path):
+    """No mlops-nb runner: the papermill command line, the kernel the template names."""
+    stage_dir = tmp_path / "01_ingest"
+    executed = tmp_path / "executed.ipynb"
+    papermill = Path(sys.executable).with_name("papermill")
+    env = {**os.environ, "MLOPS_NB_OUTPUTS": str(tmp_path / "outputs")}
+    env.pop("MLOPS_NB_PROJECT", None)
+    source = "sample:churn?rows=300"
+    template = REPO / "templates" / "01_ingest.ipynb"
+    parameters = ["-p", "stage_dir", str(stage_dir), "-p", "data_source", source]
+    done = subprocess.run(
+        [str(papermill), str(template), str(executed), *parameters],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"Executing notebook with kernel: {KERNELSPEC['name']}" in done.stderr
+    notebook = json.loads(executed.read_text())
+    assert notebook["metadata"]["papermill"]["parameters"]["data_source"] == source
+    errors = [
+        o for c in notebook["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"
+    ]
+    assert errors == []
+    record = json.loads((stage_dir / "stage.json").read_text())
+    assert record["stage"] == "ingest" and record["notes"]["data_source"] == source
+    assert record["metrics"]["rows"] == 300  # the injected parameter took effect
+    data = record["artifacts"]["data"]
+    assert hashlib.sha256((stage_dir / data["file"]).read_bytes()).hexdigest() == data["sha256"]
