@@ -101,6 +101,7 @@ def test_a_clean_project_after_a_real_run_has_nothing_to_fix(trained: Path) -> N
     assert report["checked"]["runs"] == {"runs": 1, "succeeded stages": 7}
     assert report["checked"]["cache"]["entries"] == 7
     assert report["checked"]["snapshots"]["snapshots"] == 1
+    assert report["checked"]["kernels"]["kernels"] == 1  # every template names the project's
 
 
 def test_a_tampered_model_is_a_sha256_mismatch_that_repair_leaves_to_a_person(

@@ -13,7 +13,9 @@
   in its ``stage.json``, runs left ``running`` by a process that is gone, the
   store's run index against run.json, temporary files of cut-short writes;
 * **cache**: every cache index entry points at a complete, unchanged stage folder;
-* **snapshots**: each snapshot's content against the version in its name.
+* **snapshots**: each snapshot's content against the version in its name;
+* **kernels**: each Jupyter kernel the templates name is installed and runs this
+  environment's Python (the fix is the ``ipykernel install`` command).
 
 Each problem is a :class:`Finding` (what, where, the fix). With ``repair=True``
 what can be fixed without losing anything is fixed: a dead ``running`` run is
@@ -33,6 +35,7 @@ from contextlib import contextmanager
 from mlops_nb.config import Settings
 from mlops_nb.maintenance.doctor.cache import check_cache
 from mlops_nb.maintenance.doctor.findings import CHECKS, Finding, Report
+from mlops_nb.maintenance.doctor.kernels import check_kernels
 from mlops_nb.maintenance.doctor.project import Project
 from mlops_nb.maintenance.doctor.registry import check_registry
 from mlops_nb.maintenance.doctor.runs import check_runs, live_runs
@@ -79,6 +82,8 @@ def doctor(settings: Settings, *, repair: bool = False) -> Report:
             check_cache(project)
         with _guarded(project, "snapshots", "the rest of the snapshots were"):
             check_snapshots(project)
+        with _guarded(project, "kernels", "the templates' kernels were"):
+            check_kernels(project)
     finally:
         if project.conn is not None:
             project.conn.close()

@@ -8,7 +8,7 @@ from typing import Any
 
 __all__ = ["CHECKS", "Finding", "Report", "permissions_fix"]
 
-CHECKS = ("store", "registry", "runs", "cache", "snapshots")
+CHECKS = ("store", "registry", "runs", "cache", "snapshots", "kernels")
 """The parts of a project the doctor checks, in the order it reports them."""
 
 
