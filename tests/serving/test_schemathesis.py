@@ -12,8 +12,9 @@ described by their protocols' shapes (columns, tensors), which cannot say
 record schema does; a schema-valid body there may rightly get a 400 or 422.
 So on those two operations only, the *positive data accepted* check also
 accepts the documented refusals 400 and 422 (a ``schemathesis.toml`` written
-by the test); every other check still runs on them, and tests/serving/test_protocols.py checks that their contract
-answers equal ``/predict``'s.
+by the test); every other check still runs on them, and
+tests/serving/test_protocols.py checks that their contract answers equal
+``/predict``'s.
 
 The verdict is read from the exit code and from schemathesis's JUnit XML
 report (one test case per API operation, a ``<failure>`` per failed check, a
@@ -59,7 +60,8 @@ STATEFUL = "Stateful tests"
 CONFIG = """\
 [[operations]]
 include-path-regex = "^/(invocations|v2/models/.*/infer)$"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "404", "413", "422", "503"]
+[operations.checks.positive_data_acceptance]
+expected-statuses = ["2xx", "400", "401", "404", "413", "422", "503"]
 """
 
 
