@@ -315,7 +315,7 @@ def app_for(
         app.add_middleware(BearerAuth, token=token, open_paths=open_paths)
 
     def count(scope: Any, status: int, seconds: float) -> None:
-        metrics.observe(route_of(scope), scope["method"], status, seconds)
+        metrics.observe(route_of(scope, app.router.routes), scope["method"], status, seconds)
 
     finished: list[Finished] = [count]
     if options.access_log != "off":

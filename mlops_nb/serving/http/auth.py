@@ -5,6 +5,10 @@ Protocol's ``/v2/health/live`` and ``/v2/health/ready``, which orchestrators
 probe without secrets), plus ``/metrics`` unless the server is told to protect
 it (see ``ServeOptions.metrics_token``).
 
+A refusal answers 401 with ``{"detail": ...}``, like every error of the
+server; on the Open Inference Protocol's paths the body also holds the same
+text as ``error``, the key that protocol's clients (``tritonclient``) read.
+
 :class:`BearerAuth` is ASGI middleware; it compares SHA-256 digests of the
 given and the expected token in constant time, so neither the token's length
 nor its content leaks through timing.
@@ -22,6 +26,8 @@ from mlops_nb.serving.options import TOKEN_ENV
 
 __all__ = ["OPEN_PATHS", "BearerAuth"]
 
+V2_PATH = "/v2"
+"""The Open Inference Protocol's root: a 401 on it or under it also carries ``{"error": ...}``."""
 OPEN_PATHS = frozenset({"/health", "/v2/health/live", "/v2/health/ready"})
 """Paths that never need the token: liveness and readiness checks."""
 
@@ -57,12 +63,13 @@ class BearerAuth:
         if scope["type"] != "http" or scope["path"] in self.open_paths or self.allowed(scope):
             await self.app(scope, receive, send)
             return
-        response = json_response(
-            {
-                "detail": "missing or wrong bearer token: send Authorization: Bearer <token> "
-                f"(the server's {TOKEN_ENV})."
-            },
-            401,
-            {"WWW-Authenticate": 'Bearer realm="mlops-nb"'},
+        detail = (
+            "missing or wrong bearer token: send Authorization: Bearer <token> "
+            f"(the server's {TOKEN_ENV})."
         )
+        body = {"detail": detail}
+        path = scope["path"]
+        if path == V2_PATH or path.startswith(f"{V2_PATH}/"):
+            body["error"] = detail  # the protocol's error shape, which its clients read
+        response = json_response(body, 401, {"WWW-Authenticate": 'Bearer realm="mlops-nb"'})
         await response(scope, receive, send)

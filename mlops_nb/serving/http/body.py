@@ -5,7 +5,8 @@
   chunked body or a wrong header cannot get past it.
 * :func:`parse_json` accepts standard JSON only: ``NaN``, ``Infinity`` and
   numbers beyond the float range are refused (400), as is nesting deep
-  enough to exhaust the parser.
+  enough to exhaust the parser (MLflow's ``/invocations`` reads ``NaN`` as
+  null: see ``mlflow_payloads``).
 * :class:`ApiError` is a refused request; the app renders it as
   ``{"detail": ..., "errors": [...]}`` with its status.
 """
@@ -94,6 +95,12 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON; send null for a missing value")
 
 
+def _nan_as_null(name: str) -> Any:
+    if name == "NaN":
+        return None
+    return _refuse_constant(name)
+
+
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -105,10 +112,12 @@ RECORDS_SHAPE = '{"records": [{...}, ...]}'
 """What ``/predict`` takes, as error messages show it."""
 
 
-def parse_json(body: bytes, shape: str = RECORDS_SHAPE) -> Any:
+def parse_json(body: bytes, shape: str = RECORDS_SHAPE, *, nan_is_null: bool = False) -> Any:
     """Parse a request body as standard JSON, or raise :class:`ApiError` 400 saying why.
 
-    ``shape`` is the body the endpoint takes, as the errors show it.
+    ``shape`` is the body the endpoint takes, as the errors show it;
+    ``nan_is_null`` reads a bare ``NaN`` as null (a missing value), as
+    MLflow's clients write one (``Infinity`` is refused all the same).
     """
     if not body.strip():
         raise ApiError(400, f"request body is empty; send JSON: {shape}.")
@@ -117,7 +126,8 @@ def parse_json(body: bytes, shape: str = RECORDS_SHAPE) -> Any:
     except UnicodeDecodeError as exc:
         raise ApiError(400, f"request body is not UTF-8 text: {exc}.") from exc
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+        constant = _nan_as_null if nan_is_null else _refuse_constant
+        return json.loads(text, parse_constant=constant, parse_float=_finite)
     except RecursionError as exc:
         raise ApiError(400, "request body is not usable JSON: nested too deeply.") from exc
     except ValueError as exc:

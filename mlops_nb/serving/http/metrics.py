@@ -6,7 +6,8 @@ a notebook's or a test suite's, count apart. The series:
 
 * ``mlops_nb_requests_total{route, method, status}``: answered requests, by
   route template (``/v2/models/{name}/infer``, not the path sent; ``other``
-  for paths that match no route), method and status code;
+  for paths that match no route; a 401 of the token check counts under the
+  route it asked for), method and status code;
 * ``mlops_nb_request_duration_seconds{route}``: a histogram of the time from
   the request's arrival to the end of its answer;
 * ``mlops_nb_rows_scored_total{route}``: rows answered with predictions;
@@ -26,13 +27,14 @@ request (and writes the access log, see ``access_log``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_nb.validation.fast import Checked
@@ -149,9 +151,15 @@ class ServerMetrics:
         return generate_latest(self.registry)
 
 
-def route_of(scope: Scope) -> str:
-    """The route template that matched the request (``other`` if none did)."""
+def route_of(scope: Scope, routes: Sequence[BaseRoute] = ()) -> str:
+    """The route template that matched the request (``other`` if none did).
+
+    A request answered before routing (a 401 of the token check) has no
+    route in its ``scope``: it gets the first of ``routes`` that matches it.
+    """
     route = scope.get("route")
+    if route is None:
+        route = next((r for r in routes if r.matches(scope)[0] == Match.FULL), None)
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else OTHER_ROUTE
 

@@ -16,6 +16,12 @@ would receive, so the same contract checks them and a bad row gets the same
 422. Row numbers are 0-based positions in the rows sent (the ``data`` list,
 the records, the columns' values, the CSV lines after the header).
 
+A bare ``NaN`` in the JSON is read as null, a missing value: MLflow's own
+clients (``ScoringServerClient``, ``dump_input_data``,
+``convert_input_example_to_serving_input``) write pandas' missing values so,
+and its scoring server reads them. ``Infinity`` is still refused (400), and
+``/predict`` and the Open Inference Protocol take standard JSON only.
+
 CSV cells are text; a cell is read as the column's JSON value would be sent:
 an empty cell is null, a number column's cell that is a decimal number
 becomes that number, a bool column's ``true``/``false`` (any case) becomes
@@ -83,7 +89,7 @@ def mlflow_records(body: bytes, content_type: str | None, kinds: dict[str, str])
             f"{shown} is not a scoring payload; send {JSON} ({MLFLOW_SHAPE}) or {CSV} "
             f"(a header line of column names, then one line per row).",
         )
-    return json_records(parse_json(body, MLFLOW_SHAPE))
+    return json_records(parse_json(body, MLFLOW_SHAPE, nan_is_null=True))
 
 
 def json_records(payload: Any) -> list[Any]:

@@ -8,7 +8,8 @@
   ``GET /v2/models/{name}/ready`` and ``POST /v2/models/{name}/infer``. Its
   errors carry the protocol's ``{"error": "..."}`` (with ``detail`` and, for
   the contract, ``errors`` as ``/predict`` has them); another model name or
-  version is 404.
+  version is 404. Tensors are JSON: a body in Triton's binary tensor
+  extension (``GET /v2`` lists no extension) is a 400 saying so.
 * ``GET /metrics``: Prometheus' text format (see ``metrics``).
 
 Every scoring route goes through ``scoring_path.score_records``.
@@ -43,6 +44,13 @@ from mlops_nb.serving.http.v2_payloads import (
 __all__ = ["V2_SHAPE", "add_protocol_routes"]
 
 V2_SHAPE = '{"inputs": [{"name", "shape", "datatype", "data"}, ...]}'
+BINARY_HEADER = "inference-header-content-length"
+"""Marks a body in Triton's binary tensor extension (``tritonclient``'s default), not served."""
+BINARY_DETAIL = (
+    "binary tensor data (Triton's extension, marked by Inference-Header-Content-Length) is not "
+    f"supported; send JSON tensors {V2_SHAPE} (tritonclient: "
+    "set_data_from_numpy(..., binary_data=False))."
+)
 
 Errors = dict[int | str, dict[str, Any]]
 
@@ -277,6 +285,8 @@ def add_protocol_routes(
 
     async def infer(request: Request, model: str, number: str | None) -> Response:
         served(model, number)
+        if BINARY_HEADER in request.headers:
+            raise ApiError(400, BINARY_DETAIL)
         payload = parse_json(await read_body(request, state.max_body_bytes), V2_SHAPE)
         asked = infer_records(payload, scorer.probabilistic)
         request_id, answer = await score_records(
