@@ -71,6 +71,15 @@ def test_a_kernel_of_this_python_is_forked_whatever_its_path_says(tmp_path, monk
     assert interpreter_problem(launcher(os.path.basename(sys.executable))) is None
 
 
+def test_a_bare_python_is_this_interpreter_as_jupyter_client_launches_it(monkeypatch):
+    # ipykernel's own python3 kernelspec says "python": jupyter_client runs sys.executable,
+    # whatever PATH holds (make runs .venv/bin/python without activating the venv)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    for bare in ("python", f"python{sys.version_info[0]}"):
+        assert interpreter_problem(launcher(bare)) is None, bare
+    assert "not found on PATH" in interpreter_problem(launcher("python2.7"))
+
+
 def test_another_environment_is_another_python_even_on_the_same_binary(tmp_path):
     # a virtualenv links bin/python to its base interpreter: same file, other packages
     other_venv = tmp_path / "other-venv"

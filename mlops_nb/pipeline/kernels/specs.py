@@ -55,6 +55,10 @@ LAUNCHERS = frozenset({"ipykernel_launcher", "ipykernel"})
 """The modules ``python -m`` starts an IPython kernel with."""
 
 _INVALID = re.compile(r"[^a-z0-9._-]+")
+_BARE_PYTHONS = frozenset(
+    {"python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])}
+)
+"""Kernel commands jupyter_client starts as ``sys.executable`` (ipykernel's own says ``python``)."""
 
 
 def project_kernel(project: str) -> dict[str, str]:
@@ -142,14 +146,18 @@ def interpreter_problem(argv: Sequence[str]) -> str | None:
     It does when ``argv`` is ``PYTHON [-X...] -m ipykernel_launcher ...`` and PYTHON
     is this interpreter: the same file once symbolic links are followed, in the
     same environment (a virtualenv's ``bin/python`` links to its base interpreter,
-    which runs without the virtualenv's packages). A bare ``python`` is looked up
-    on ``PATH``, as the kernel's launcher would.
+    which runs without the virtualenv's packages). A bare ``python``, ``python3``
+    or ``python3.X`` (ipykernel's own ``python3`` kernelspec says ``python``) is
+    this interpreter, as jupyter_client launches it with ``sys.executable``;
+    another bare name is looked up on ``PATH``.
     """
     options = _launcher_at(argv)
     launcher = list(argv[options : options + 2])
     if len(launcher) < 2 or launcher[0] != "-m" or launcher[1] not in LAUNCHERS:
         return f"the kernel command is not `python -m ipykernel_launcher`: {list(argv)[:4]}"
     executable = argv[0]
+    if executable in _BARE_PYTHONS:  # jupyter_client launches these as its own interpreter
+        return None
     found = shutil.which(executable) if os.sep not in executable else executable
     if found is None:
         return f"the kernel's Python ({executable}) is not found on PATH"
