@@ -300,9 +300,15 @@ def test_without_mlflow_the_error_names_the_extra(bridge_project, tmp_path, monk
 
 
 @pytest.mark.slow
-def test_the_command_line_exports_imports_and_refuses_in_one_line(bridge_project, fresh_mlflow):
+def test_the_command_line_exports_imports_and_refuses_in_one_line(
+    bridge_project, fresh_mlflow, monkeypatch
+):
     uri = fresh_mlflow
     root = bridge_project.settings.root
+    # the subprocesses find the bridge project from their cwd, not from `make test`'s variables
+    monkeypatch.setenv("MLOPS_NB_OUTPUTS", str(bridge_project.settings.outputs))
+    for name in ("MLOPS_NB_PROJECT", "MLOPS_NB_STORE", "MLOPS_NB_ARTIFACTS"):
+        monkeypatch.delenv(name, raising=False)
     done = cli("export", "mlflow", "--tracking-uri", uri, "--run", RUN_A, "--json", cwd=root)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["counts"] == {"runs exported": 1}
