@@ -133,6 +133,15 @@ def _project_file(path: Path) -> dict[str, object]:
     return dict(known[1])
 
 
+def project_mapping(path: Path) -> dict[str, object]:
+    """The pipeline file at ``path`` as a mapping (a copy), for sections other modules own.
+
+    Raises:
+        ConfigError: the file cannot be read or parsed.
+    """
+    return _project_file(path)
+
+
 def _setting(project: Path, env: str, key: str) -> str | None:
     """``$env``, else ``key:`` of pipeline.yaml, else None."""
     value = os.environ.get(env, "").strip()

@@ -84,12 +84,15 @@ def models_history(
     at: Annotated[str | None, typer.Option(help="ISO time: which version held ALIAS then.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """The audit history of a model's aliases (who, when, from, to, reason, run)."""
+    """The audit history of a model's aliases: proposals, approvals, moves, rollbacks.
+
+    Each row says when, what (event), from which version to which, who, why and in which run.
+    """
     with _registry(name, alias) as registry:
         if at is not None:
             _print_alias_at(registry, name, alias, at, as_json)
             return
-        frame = registry.history(name, alias)
+        frame = registry.audit(name, alias)
     if as_json:
         print_json({"name": name, "history": _records(frame)})
     else:
@@ -144,3 +147,84 @@ def models_retire(
         print_json({"name": retired.name, "version": retired.version, "status": retired.status})
     else:
         console.print(f"{retired.name} v{retired.version} is {retired.status}")
+
+
+@models_app.command("propose")
+def models_propose(
+    name: str,
+    version: Annotated[str, typer.Argument(help="A version number, 'latest' or an alias.")],
+    alias: str,
+    reason: Annotated[str, typer.Option(help="Why: recorded in the audit history.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Propose moving a protected ALIAS of NAME to VERSION; someone else approves it."""
+    with _registry(name, alias) as registry:
+        held, proposal = registry.propose(name, alias, version, reason=reason)
+        target = registry.get(name, version)
+    result = {"name": name, "alias": alias, "version": target.version, "proposal": proposal}
+    if as_json:
+        print_json({**result, "champion_version": held})
+    else:
+        console.print(
+            f"proposal #{proposal}: {name}@{alias} → v{target.version}; it moves once someone "
+            f"other than its registrant runs `mlops-nb models approve {name} {target.version} "
+            f"{alias} --reason TEXT`"
+        )
+
+
+@models_app.command("pending")
+def models_pending(
+    name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Proposals of protected aliases waiting for an approval, with the report to review."""
+    with _registry(name) as registry:
+        frame = registry.pending(name)
+    if as_json:
+        print_json({"pending": _records(frame)})
+    elif frame.empty:
+        console.print("no pending proposals")
+    else:
+        _print_frame(frame, "pending proposals")
+
+
+@models_app.command("approve")
+def models_approve(
+    name: str,
+    version: Annotated[str, typer.Argument(help="A version number, 'latest' or an alias.")],
+    alias: str,
+    reason: Annotated[str, typer.Option(help="Why: recorded in the audit history.")],
+    report_sha256: Annotated[
+        str | None,
+        typer.Option(help="The sha256 of the report you reviewed (`models pending` shows it)."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Approve the pending proposal moving protected ALIAS to VERSION, and move it.
+
+    The approver ($MLOPS_NB_USER, else the OS user) must not be who registered the version.
+    """
+    with _registry(name, alias) as registry:
+        digest = registry.approve(name, version, alias, reason=reason, report_sha256=report_sha256)
+        target = registry.get(name, alias)
+    result = {"name": name, "alias": alias, "version": target.version, "report_sha256": digest}
+    if as_json:
+        print_json(result)
+    else:
+        console.print(f"approved: {name}@{alias} → v{target.version} (report sha256 {digest})")
+
+
+@models_app.command("rollback")
+def models_rollback(
+    name: str,
+    reason: Annotated[str, typer.Option(help="Why: recorded in the audit history.")],
+    alias: Annotated[str, typer.Option(help="The alias to roll back.")] = "production",
+    as_json: JsonFlag = False,
+) -> None:
+    """Emergency: move ALIAS back to the version it held before, without an approval (audited)."""
+    with _registry(name, alias) as registry:
+        left, now = registry.rollback(name, alias, reason=reason)
+    if as_json:
+        print_json({"name": name, "alias": alias, "from_version": left, "version": now})
+    else:
+        console.print(f"rolled back: {name}@{alias} v{left} → v{now} (recorded as a rollback)")

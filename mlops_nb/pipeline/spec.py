@@ -18,9 +18,17 @@ import yaml
 
 from mlops_nb import dag
 from mlops_nb.config import Settings
-from mlops_nb.errors import MlopsNbError, ParameterError, PipelineSpecError, closest, shorten
+from mlops_nb.errors import (
+    ConfigError,
+    MlopsNbError,
+    ParameterError,
+    PipelineSpecError,
+    closest,
+    shorten,
+)
 from mlops_nb.pipeline.notebook import STAGE_DIR_PARAM, Template, inspect_template
 from mlops_nb.pipeline.params import ParamSpec, parse_param
+from mlops_nb.policy import read_policy
 from mlops_nb.yamlio import load_yaml
 
 _TOP_KEYS = {
@@ -28,6 +36,7 @@ _TOP_KEYS = {
     "contracts",
     "default_pipeline",
     "executor",
+    "governance",
     "pipelines",
     "scheduler",
     "store",
@@ -272,6 +281,10 @@ def load_project(path: Path) -> ProjectSpec:
     contracts = raw.get("contracts") or {}
     if not isinstance(contracts, dict):
         raise PipelineSpecError(f"{path}: 'contracts' must map data sources to files", path=path)
+    try:
+        read_policy(path)  # a malformed governance section stops the run before any kernel starts
+    except ConfigError as exc:
+        raise PipelineSpecError(str(exc), path=path) from exc
     pipelines = {
         name: _load_pipeline(str(name), body, path) for name, body in pipelines_raw.items()
     }

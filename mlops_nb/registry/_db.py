@@ -32,6 +32,7 @@ __all__ = [
     "move_alias",
     "next_version",
     "now",
+    "previous_holder",
     "version_numbers",
 ]
 
@@ -81,6 +82,18 @@ def current_alias(conn: Connection, name: str, alias: str) -> int | None:
     return None if row is None else int(row[0])
 
 
+def previous_holder(conn: Connection, name: str, alias: str, current: int) -> int | None:
+    """The active version ``alias`` held before it moved to ``current`` (None: there is none)."""
+    rows = conn.execute(
+        "SELECT h.from_version FROM registry_alias_history h JOIN registry_versions v "
+        "ON v.name = h.name AND v.version = h.from_version "
+        "WHERE h.name = ? AND h.alias = ? AND h.to_version = ? AND v.status = 'active' "
+        "AND h.from_version <> ? ORDER BY h.at DESC, h.id DESC LIMIT 1",
+        (name, alias, current, current),
+    ).fetchone()
+    return None if rows is None else int(rows[0])
+
+
 def _after_last_change(conn: Connection, name: str, alias: str) -> str:
     """Now, or the alias's last change if the clock went back: history stays in order."""
     row = conn.execute(
@@ -99,11 +112,13 @@ def move_alias(
     actor: str,
     reason: str,
     run: str | None,
+    event: str | None = None,
 ) -> bool:
     """Point ``alias`` at ``to_version`` (None removes it) and append the change to history.
 
     Call inside a write transaction. Returns False, writing nothing, when the
-    alias already points there.
+    alias already points there. ``event`` marks a move that is not a plain
+    one (``approved move``, ``rollback``).
     """
     from_version = current_alias(conn, name, alias)
     if from_version == to_version:
@@ -121,7 +136,7 @@ def move_alias(
     crash_point("alias")
     conn.execute(
         "INSERT INTO registry_alias_history (name, alias, from_version, to_version, actor, "
-        "reason, run, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (name, alias, from_version, to_version, actor, reason, run, at),
+        "reason, run, at, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (name, alias, from_version, to_version, actor, reason, run, at, event),
     )
     return True

@@ -88,8 +88,8 @@ def insert_version(
     lineage = meta["lineage"]
     conn.execute(
         "INSERT INTO registry_versions (name, version, created_at, status, task, target, metrics, "
-        "data_version, pipeline_run, training_run, path, sha256, files) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "data_version, pipeline_run, training_run, path, sha256, files, registered_by) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             meta["name"],
             meta["version"],
@@ -104,5 +104,6 @@ def insert_version(
             path,
             meta["model"]["sha256"],
             None if files is None else json.dumps(files, sort_keys=True),
+            meta.get("registered_by"),
         ),
     )

@@ -20,6 +20,7 @@ from mlops_nb.registry._render import Facts, Link, Paragraph, Section, Table, to
 __all__ = ["render_card"]
 
 NOT_STATED = "Not stated."
+"""What a card says for a text nobody wrote down (the demo's text is never borrowed)."""
 
 
 def _text(value: Any, fallback: str = NOT_STATED) -> Paragraph:
@@ -111,6 +112,59 @@ def _lineage(meta: dict[str, Any]) -> Section:
     )
 
 
+def _fairness(meta: dict[str, Any]) -> Section:
+    governance = meta.get("governance") or {}
+    check = governance.get("fairness")
+    if not check:
+        sensitive = ", ".join(governance.get("sensitive") or []) or "none declared"
+        return Section(
+            "Fairness", [Paragraph(f"No fairness check (sensitive columns: {sensitive}).")]
+        )
+    verdict = "passed" if check.get("passed") else "FAILED: promotion was blocked"
+    blocks: list[Any] = [Paragraph(f"Fairness check {verdict}: {check.get('summary')}.")]
+    rows = check.get("disparities") or []
+    if rows:
+        columns = ["column", "measure", "lowest", "highest", "difference", "ratio", "limit"]
+        blocks.append(Table(columns, [[row.get(c) for c in columns] for row in rows]))
+    groups = check.get("groups") or []
+    if groups:
+        columns = ["column", "group", "n", "metric", "selection_rate", "tpr", "judged"]
+        blocks.append(Table(columns, [[row.get(c) for c in columns] for row in groups]))
+    return Section("Fairness", blocks)
+
+
+def _personal_data(meta: dict[str, Any]) -> Section:
+    rows = (meta.get("governance") or {}).get("personal_data") or []
+    if not rows:
+        return Section("Personal data", [Paragraph("No personal data was found or declared.")])
+    intro = Paragraph(
+        "These columns hold personal data. They were pseudonymised at ingest (keyed hashes), are "
+        "not model inputs unless the policy allows them, and never reach the inference log."
+    )
+    columns = ["column", "kind", "source", "action"]
+    return Section(
+        "Personal data", [intro, Table(columns, [[r.get(c) for c in columns] for r in rows])]
+    )
+
+
+def _governance(meta: dict[str, Any]) -> Section:
+    governance = meta.get("governance") or {}
+    protected = ", ".join(governance.get("protected_aliases") or []) or "none"
+    return Section(
+        "Governance",
+        [
+            Facts(
+                [
+                    ("Registered by", meta.get("registered_by")),
+                    ("Protected aliases", protected),
+                    ("Lineage", f"mlops-nb lineage {meta.get('name')}@{meta.get('version')}"),
+                    ("Audit history", f"mlops-nb models history {meta.get('name')}"),
+                ]
+            )
+        ],
+    )
+
+
 def _environment(meta: dict[str, Any]) -> Section:
     environment = meta.get("environment") or {}
     packages = environment.get("packages") or {}
@@ -136,8 +190,11 @@ def render_card(metadata: dict[str, Any]) -> tuple[str, str]:
         _training_data(metadata),
         _metrics(metadata),
         _slices(metadata),
+        _fairness(metadata),
+        _personal_data(metadata),
         Section("Limitations", [_text(metadata.get("limitations"))]),
         _lineage(metadata),
+        _governance(metadata),
         _environment(metadata),
     ]
     title = f"Model card: {metadata.get('name')} version {metadata.get('version')}"

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlops_nb.errors import RegistryError
 from mlops_nb.jsonvalues import scalar
 
-__all__ = ["PromotionDecision", "PromotionRecord", "decide_promotion"]
+__all__ = ["PromotionDecision", "PromotionRecord", "apply_fairness", "decide_promotion"]
 
 TOLERANCE = 1e-9
 
@@ -87,6 +87,10 @@ class PromotionRecord(Mapping[str, Any]):
         rejudged: How many times the register stage judged the challenger
             again because the champion moved after the evaluate stage decided
             (0: this is the evaluate stage's decision).
+        fairness: The fairness check the decision includes
+            (:meth:`~mlops_nb.modeling.fairness.FairnessReport.to_dict`'s
+            ``passed``, ``summary``, ``bounds`` and ``disparities``), or None
+            when no sensitive column is declared.
     """
 
     promote: bool
@@ -107,6 +111,7 @@ class PromotionRecord(Mapping[str, Any]):
     min_quality: float | None = None
     min_compared_rows: int | None = None
     rejudged: int = 0
+    fairness: Mapping[str, Any] | None = None
 
     @property
     def verdict(self) -> str:
@@ -136,6 +141,7 @@ class PromotionRecord(Mapping[str, Any]):
             "min_quality": self.min_quality,
             "min_compared_rows": self.min_compared_rows,
             "rejudged": self.rejudged,
+            "fairness": None if self.fairness is None else dict(self.fairness),
         }
 
     @classmethod
@@ -193,6 +199,7 @@ _RECORD_TYPES: dict[str, tuple[str, bool]] = {
     "min_quality": ("number", True),
     "min_compared_rows": ("int", True),
     "rejudged": ("int", False),
+    "fairness": ("mapping", True),
 }
 """Each key of a record: its kind and whether it may be null."""
 
@@ -215,6 +222,7 @@ _KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "number": ("a number", _is_number),
     "int": ("a whole number", _is_whole),
     "counts": ("a mapping of reasons to row counts", _is_counts),
+    "mapping": ("a mapping", lambda value: isinstance(value, Mapping)),
 }
 
 
@@ -226,7 +234,7 @@ def _checked(key: str, value: Any) -> Any:
     if value is None and nullable:
         return None
     if value is not None and fits(value):
-        return {str(k): v for k, v in value.items()} if kind == "counts" else value
+        return {str(k): v for k, v in value.items()} if kind in ("counts", "mapping") else value
     raise RegistryError(
         f"the promotion decision's {key!r} must be {described}"
         f"{' or null' if nullable else ''}, not {value!r}.",
@@ -330,3 +338,22 @@ def decide_promotion(
     improvement = challenger - champion if higher_is_better else champion - challenger
     promote, reason = _against_champion(improvement, margin, champion, challenger)
     return PromotionDecision(promote, reason, improvement, champion, challenger)
+
+
+def apply_fairness(record: PromotionRecord, fairness: Mapping[str, Any] | None) -> PromotionRecord:
+    """``record`` with the fairness check attached; a failed check blocks the promotion.
+
+    ``fairness`` is a :class:`~mlops_nb.modeling.fairness.FairnessReport` as
+    ``to_dict()`` (``groups`` are left out of the decision: the disparities
+    carry the numbers). A failed check turns a promotion into ``keep`` with
+    the disparities over their bound in the reason.
+    """
+    if fairness is None:
+        return record
+    kept = {k: fairness[k] for k in ("passed", "summary", "bounds", "disparities") if k in fairness}
+    blocked = record.promote and not fairness.get("passed", True)
+    reason = record.reason
+    if blocked:
+        summary = fairness.get("summary")
+        reason = f"blocked by the fairness gate: {summary} (the metric gate said: {reason})"
+    return replace(record, fairness=kept, promote=record.promote and not blocked, reason=reason)

@@ -38,7 +38,7 @@ from mlops_nb.data import parse_source
 from mlops_nb.errors import MlopsNbError, RegistryError
 from mlops_nb.prep.keys import SplitRule
 from mlops_nb.registry.champion import find_version, judge_challenger
-from mlops_nb.registry.gate import PromotionRecord
+from mlops_nb.registry.gate import PromotionRecord, apply_fairness
 from mlops_nb.registry.names import validate_name
 from mlops_nb.registry.registry import Registry
 from mlops_nb.registry.versions import ModelVersion
@@ -102,20 +102,33 @@ class PromotionOutcome:
             champion moved meanwhile, the register stage's own (``rejudged`` > 0,
             or not promoted with the reason why it could not judge again).
         changes: The alias moves, in the order made: ``alias``, ``version``,
-            ``moved`` (False: it already pointed there) and ``reason``.
+            ``moved`` (False: it already pointed there or was proposed) and
+            ``reason``; a proposal also has ``proposal``, its id.
+        proposal: The id of the proposal recorded when the decision's alias
+            is protected (it moves once someone else approves), else None.
     """
 
     decision: PromotionRecord
     changes: list[dict[str, Any]] = field(default_factory=list)
+    proposal: int | None = None
 
     @property
     def promoted(self) -> bool:
-        """Whether the version holds the decision's alias."""
+        """Whether the gate promotes the version (with a proposal: once approved)."""
         return self.decision.promote
 
+    @property
+    def verdict(self) -> str:
+        """``promote``, ``proposed`` (awaits an approval), ``keep`` or ``not decided``."""
+        return "proposed" if self.proposal is not None else self.decision.verdict
+
     def to_dict(self) -> dict[str, Any]:
-        """The outcome as JSON values: ``decision`` (decision.json's keys) and ``changes``."""
-        return {"decision": self.decision.to_dict(), "changes": list(self.changes)}
+        """The outcome as JSON values: ``decision``, ``changes`` and ``proposal``."""
+        return {
+            "decision": self.decision.to_dict(),
+            "changes": list(self.changes),
+            "proposal": self.proposal,
+        }
 
 
 Judge = Callable[[PromotionRecord], PromotionRecord]
@@ -182,9 +195,11 @@ def apply_decision(
     judge = None
     if all(value is not None for value in evidence):
         judge = _judge(registry, version.name, challenger, holdout, target, task, evidence[4:])
-    final, moved = _settle(registry, version, record, judge, attempts, run)
+    final, moved, proposal = _settle(registry, version, record, judge, attempts, run)
     changes = []
-    if moved is not None:
+    if proposal is not None:
+        changes.append({**_change(final.alias, version, False, final.reason), "proposal": proposal})
+    elif moved is not None:
         changes.append(_change(final.alias, version, moved, final.reason))
     if staging_alias:
         reason = f"newly registered by run {run}"
@@ -194,7 +209,7 @@ def apply_decision(
             version.name, staging_alias, version.version, reason=reason, run=run
         )
         changes.append(_change(staging_alias, version, moved, reason))
-    return PromotionOutcome(final, changes)
+    return PromotionOutcome(final, changes, proposal)
 
 
 def _change(alias: str, version: ModelVersion, moved: bool, reason: str) -> dict[str, Any]:
@@ -229,7 +244,7 @@ def _judge(
             min_quality=stale.min_quality,
             min_rows=stale.min_compared_rows,
         )
-        return comparison.record(name)
+        return apply_fairness(comparison.record(name), stale.fairness)
 
     return judge
 
@@ -241,8 +256,10 @@ def _settle(
     judge: Judge | None,
     attempts: int,
     run: str | None,
-) -> tuple[PromotionRecord, bool | None]:
-    """The decision applied and whether the alias moved (None: it was not to move).
+) -> tuple[PromotionRecord, bool | None, int | None]:
+    """The decision applied, whether the alias moved (None: it was not to move), the proposal.
+
+    A protected alias is not moved but proposed (the proposal's id is returned).
 
     A compare-and-set loop: move the alias only if it still holds the champion
     judged against; if another run moved it, judge again (at most ``attempts`` times).
@@ -252,28 +269,41 @@ def _settle(
         held = _holder(registry, version.name, record.alias)
         if held == judged.champion_version:
             if not judged.promote:
-                return judged, None
-            held = registry.swap_alias(
-                version.name,
-                record.alias,
-                version.version,
-                expected=judged.champion_version,
-                reason=judged.reason,
-                run=run,
-            )
-            if held == judged.champion_version:
-                return judged, True
+                return judged, None, None
+            if registry.is_protected(version.name, record.alias):
+                held, proposal = registry.propose(
+                    version.name,
+                    record.alias,
+                    version.version,
+                    expected=judged.champion_version,
+                    checked=True,
+                    reason=judged.reason,
+                    run=run,
+                )
+                if proposal is not None:
+                    return judged, False, proposal
+            else:
+                held = registry.swap_alias(
+                    version.name,
+                    record.alias,
+                    version.version,
+                    expected=judged.champion_version,
+                    reason=judged.reason,
+                    run=run,
+                )
+                if held == judged.champion_version:
+                    return judged, True, None
         seen.append(held)
         if held == version.version:
-            return replace(judged, promote=True, reason=_already(record.alias, held)), False
+            return replace(judged, promote=True, reason=_already(record.alias, held)), False, None
         stop = _cannot_judge(judged, judge, attempts, seen)
         if stop is not None or judge is None:
-            return _not_promoted(judged, stop or ""), None
+            return _not_promoted(judged, stop or ""), None, None
         try:
             judged = _rejudged(judge(judged), judged.rejudged + 1, seen[0])
         except MlopsNbError as exc:
             failed = f"{_moved(seen)}, and judging it again failed: {exc}"
-            return _not_promoted(judged, failed), None
+            return _not_promoted(judged, failed), None, None
 
 
 def _holder(registry: Registry, name: str, alias: str) -> int | None:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +31,8 @@ import pandera.pandas as pa
 from mlops_nb.config import Settings
 from mlops_nb.errors import RegistryError
 from mlops_nb.faults import crash_point
-from mlops_nb.registry import _db, _tables, _write, package
+from mlops_nb.policy import ModelPolicy, model_policy
+from mlops_nb.registry import _approvals, _db, _tables, _write, package
 from mlops_nb.registry._lookup import require_model, resolve, version_row
 from mlops_nb.registry.names import Ref, parse_model_ref, parse_ref, validate_alias, validate_name
 from mlops_nb.registry.versions import ACTIVE, RETIRED, LoadedModel, ModelVersion
@@ -40,8 +42,15 @@ from mlops_nb.store.files import ArtifactLocation
 __all__ = ["LoadedModel", "ModelVersion", "Registry"]
 
 
+USER_ENV = "MLOPS_NB_USER"
+"""Who acts, when set: recorded in every alias change, registration, proposal and approval."""
+
+
 def default_actor() -> str:
-    """The OS user name, or ``unknown`` when it cannot be found."""
+    """``$MLOPS_NB_USER``, else the OS user name, else ``unknown``."""
+    named = os.environ.get(USER_ENV, "").strip()
+    if named:
+        return named
     try:
         return getpass.getuser() or "unknown"
     except Exception:  # getuser raises OSError or KeyError without a user database
@@ -96,6 +105,9 @@ class Registry:
             the packages this machine registered or loaded.
         location: Where packages are published for other machines (see
             :mod:`mlops_nb.store.files`); None keeps them in ``root`` only.
+        policy: The governance policy of a model name (which aliases are
+            protected); None protects nothing. :meth:`from_settings` reads
+            the project's ``governance:`` section.
     """
 
     def __init__(
@@ -104,7 +116,9 @@ class Registry:
         root: Path,
         *,
         location: ArtifactLocation | None = None,
+        policy: Callable[[str], ModelPolicy] | None = None,
     ) -> None:
+        self.policy = policy or (lambda name: ModelPolicy())
         self.backend = as_backend(database)
         self.root = Path(root)
         self.artifacts = location
@@ -116,8 +130,12 @@ class Registry:
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
         """The registry of a project: its store (``outputs/mlops.db``) and ``outputs/registry``."""
+        model_policy(settings, None)  # a malformed governance section is refused before any write
         return cls(
-            open_backend(settings), settings.registry_dir, location=artifact_location(settings)
+            open_backend(settings),
+            settings.registry_dir,
+            location=artifact_location(settings),
+            policy=lambda name: model_policy(settings, name),
         )
 
     @property
@@ -167,6 +185,8 @@ class Registry:
         report_url: str | None = None,
         attachments: dict[str, Path] | None = None,
         split: dict[str, Any] | None = None,
+        actor: str | None = None,
+        governance: dict[str, Any] | None = None,
     ) -> ModelVersion:
         """Package ``model`` and register it as the next version of ``name``.
 
@@ -198,6 +218,12 @@ class Registry:
                 :class:`~mlops_nb.prep.keys.SplitRule` as a dict), kept with the
                 ``training_keys.parquet`` attachment so later runs can leave
                 out the rows this version trained on.
+            actor: Who registers it (default :func:`default_actor`); an
+                approval of this version must come from someone else.
+            governance: What the card reports on governance: ``personal_data``
+                (the columns found, their kind and what was done),
+                ``fairness`` (the evaluate stage's check), ``protected_aliases``
+                and ``sensitive``.
 
         Returns:
             The new version.
@@ -230,6 +256,11 @@ class Registry:
             if not isinstance(split, dict):
                 raise RegistryError(f"split must be a dict, got {type(split).__name__}.")
             metadata["split"] = split
+        metadata["registered_by"] = actor or default_actor()
+        if governance is not None:
+            if not isinstance(governance, dict):
+                raise RegistryError(f"governance must be a dict, got {type(governance).__name__}.")
+            metadata["governance"] = governance
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
         try:
             metadata["model"] = package.write_model(model, staging)
@@ -428,12 +459,15 @@ class Registry:
 
         Raises:
             ModelNotFoundError: Unknown model or version.
-            RegistryError: Invalid alias, empty reason, or a retired version.
+            RegistryError: Invalid alias, empty reason, a retired version, or
+                a protected alias (it moves through :meth:`approve`).
         """
         alias, reason = validate_alias(alias), _reason(reason)
         name, ref = validate_name(name), parse_ref(version)
         with self._writing(name) as conn:
             number = _active(resolve(conn, name, ref, self.location), alias)
+            if _db.current_alias(conn, name, alias) != number:
+                self._refuse_protected(name, alias, number)
             return _db.move_alias(
                 conn, name, alias, number, actor=actor or default_actor(), reason=reason, run=run
             )
@@ -468,6 +502,8 @@ class Registry:
         with self._writing(name) as conn:
             number = _active(resolve(conn, name, ref, self.location), alias)
             held = _db.current_alias(conn, name, alias)
+            if held == expected and held != number:
+                self._refuse_protected(name, alias, number)
             if held == expected:
                 actor = actor or default_actor()
                 _db.move_alias(conn, name, alias, number, actor=actor, reason=reason, run=run)
@@ -493,6 +529,7 @@ class Registry:
         alias, reason, name = validate_alias(alias), _reason(reason), validate_name(name)
         with self._writing(name) as conn:
             row = resolve(conn, name, alias, self.location)
+            self._refuse_protected(name, alias, None)
             _db.move_alias(
                 conn, name, alias, None, actor=actor or default_actor(), reason=reason, run=run
             )
@@ -535,3 +572,244 @@ class Registry:
                             run=run,
                         )
         return self.get(name, number)
+
+    # -- governance: protected aliases -----------------------------------------
+
+    def is_protected(self, name: str, alias: str) -> bool:
+        """Whether ``alias`` of ``name`` moves only through an approval (the project policy)."""
+        return self.policy(name).is_protected(alias)
+
+    def _refuse_protected(self, name: str, alias: str, number: int | None) -> None:
+        if not self.is_protected(name, alias):
+            return
+        what = f"remove {name}@{alias}" if number is None else f"move {name}@{alias} to v{number}"
+        raise RegistryError(
+            f"alias '{alias}' of {name} is protected (governance.protected_aliases in "
+            f"pipeline.yaml): cannot {what} without an approval. The missing step: someone "
+            f"other than the version's registrant runs `mlops-nb models approve {name} "
+            f"{number if number is not None else 'VERSION'} {alias} --reason TEXT` on its "
+            f"proposal (`mlops-nb models pending`; propose with `mlops-nb models propose`). "
+            f"To go back to the previous version at once: `mlops-nb models rollback {name} "
+            f"--alias {alias} --reason TEXT`.",
+            model=name,
+            alias=alias,
+        )
+
+    def propose(
+        self,
+        name: str,
+        alias: str,
+        version: Ref,
+        *,
+        reason: str,
+        expected: int | None = None,
+        checked: bool = False,
+        actor: str | None = None,
+        run: str | None = None,
+    ) -> tuple[int | None, int | None]:
+        """Propose moving protected ``alias`` to ``version``; an approval moves it.
+
+        With ``checked``, the proposal is recorded only if the alias still
+        holds ``expected`` (a version, or None: no version), checked in the same transaction (as
+        :meth:`swap_alias`). A newer proposal for the alias supersedes older
+        pending ones. The report the approver must review is the run report of
+        the version's pipeline run.
+
+        Returns:
+            The version the alias held when checked and the proposal's id
+            (None: not recorded, the alias held another version than ``expected``).
+
+        Raises:
+            RegistryError: the alias is not protected (use :meth:`set_alias`),
+                a retired version, an empty reason.
+        """
+        alias, reason = validate_alias(alias), _reason(reason)
+        name, ref = validate_name(name), parse_ref(version)
+        if not self.is_protected(name, alias):
+            raise RegistryError(
+                f"alias '{alias}' of {name} is not protected; move it with `mlops-nb models "
+                f"promote` (protect it under governance.protected_aliases in pipeline.yaml).",
+                model=name,
+                alias=alias,
+            )
+        with self._writing(name) as conn:
+            row = resolve(conn, name, ref, self.location)
+            number = _active(row, alias)
+            held = _db.current_alias(conn, name, alias)
+            if checked and held != expected:
+                return held, None
+            if held == number:
+                raise RegistryError(
+                    f"{name}@{alias} already is v{number}; there is nothing to propose.",
+                    model=name,
+                )
+            try:
+                report = package.read_metadata(self.root / row["path"]).get("report_url")
+            except (OSError, RegistryError):  # a published package not on this machine yet
+                report = None
+            proposal = _approvals.insert_proposal(
+                conn,
+                name,
+                number,
+                alias,
+                champion=held,
+                actor=actor or default_actor(),
+                reason=reason,
+                run=run,
+                report=report,
+            )
+        return held, proposal
+
+    def approve(
+        self,
+        name: str,
+        version: Ref,
+        alias: str,
+        *,
+        reason: str,
+        report_sha256: str | None = None,
+        actor: str | None = None,
+    ) -> str | None:
+        """Approve the pending proposal moving ``alias`` to ``version``, and move it.
+
+        The approver must be someone other than the person who registered the
+        version. The approval records the SHA-256 of the version's run report
+        as it is now; with ``report_sha256`` (what the approver reviewed, as
+        ``models pending`` shows it) it must match, so a report changed since
+        review is not approved. The move is refused when the alias no longer
+        holds the version the proposal was made against (propose again).
+
+        Returns:
+            The SHA-256 of the report recorded with the approval.
+
+        Raises:
+            RegistryError: no pending proposal, the approver registered the
+                version, the report is missing or changed, a stale proposal.
+        """
+        alias, reason = validate_alias(alias), _reason(reason)
+        name, ref = validate_name(name), parse_ref(version)
+        approver = actor or default_actor()
+        with self._writing(name) as conn:
+            row = resolve(conn, name, ref, self.location)
+            number = _active(row, alias)
+            proposal = _approvals.pending_proposal(conn, name, number, alias)
+            if proposal is None:
+                raise RegistryError(
+                    f"no pending proposal moves {name}@{alias} to v{number}; see `mlops-nb "
+                    f"models pending`, or propose it with `mlops-nb models propose {name} "
+                    f"{number} {alias} --reason TEXT`.",
+                    model=name,
+                    version=number,
+                )
+            self._check_approver(row, approver)
+            digest = self._check_report(proposal, report_sha256)
+            held = _db.current_alias(conn, name, alias)
+            if held != proposal["champion_version"]:
+                raise RegistryError(
+                    f"proposal #{proposal['id']} was made while {name}@{alias} held "
+                    f"{_held(proposal['champion_version'])}; it now holds {_held(held)}. Review "
+                    f"again against the new champion and propose again (`mlops-nb models "
+                    f"propose`).",
+                    model=name,
+                )
+            _approvals.mark_approved(
+                conn, proposal["id"], actor=approver, reason=reason, digest=digest
+            )
+            _db.move_alias(
+                conn,
+                name,
+                alias,
+                number,
+                actor=approver,
+                reason=f"approved by {approver} (proposal #{proposal['id']}): {reason}",
+                run=proposal["run"],
+                event="approved move",
+            )
+        return digest
+
+    @staticmethod
+    def _check_approver(row: Any, approver: str) -> None:
+        registrant = row["registered_by"]
+        if registrant is not None and registrant == approver:
+            raise RegistryError(
+                f"{approver} registered {row['name']} v{row['version']} and cannot approve it: "
+                f"an approval must come from another person (the identity is $MLOPS_NB_USER, "
+                f"else the OS user). Ask a reviewer to run the approval.",
+                model=row["name"],
+                version=row["version"],
+            )
+
+    @staticmethod
+    def _check_report(proposal: Any, reviewed: str | None) -> str | None:
+        report = proposal["report"]
+        digest = _approvals.report_digest(report)
+        if report and digest is None:
+            raise RegistryError(
+                f"the run report of proposal #{proposal['id']} ({report}) is gone; an approval "
+                f"must rest on the report reviewed. Re-run the pipeline to propose again.",
+                model=proposal["name"],
+            )
+        if reviewed is not None and reviewed.strip().lower() != digest:
+            raise RegistryError(
+                f"the report you reviewed (sha256 {reviewed.strip()[:12]}…) is not the run report "
+                f"now at {report} (sha256 {(digest or 'none')[:12]}…): it changed since review. "
+                f"Review it again (`mlops-nb models pending` shows its sha256).",
+                model=proposal["name"],
+            )
+        return digest
+
+    def rollback(
+        self, name: str, alias: str = "production", *, reason: str, actor: str | None = None
+    ) -> tuple[int, int]:
+        """Emergency: point ``alias`` back at the version it held before, without approval.
+
+        Allowed on protected aliases, recorded in the history as ``rollback``.
+
+        Returns:
+            The version it left and the version it holds now.
+
+        Raises:
+            RegistryError: the alias held no active version before this one.
+        """
+        alias, reason, name = validate_alias(alias), _reason(reason), validate_name(name)
+        actor = actor or default_actor()
+        with self._writing(name) as conn:
+            current = int(resolve(conn, name, alias, self.location)["version"])
+            previous = _db.previous_holder(conn, name, alias, current)
+            if previous is None:
+                raise RegistryError(
+                    f"{name}@{alias} (v{current}) held no other active version before; there is "
+                    f"nothing to roll back to. Retire v{current} or approve another version.",
+                    model=name,
+                    alias=alias,
+                )
+            _db.move_alias(
+                conn,
+                name,
+                alias,
+                previous,
+                actor=actor,
+                reason=f"emergency rollback from v{current} without approval: {reason}",
+                run=None,
+                event="rollback",
+            )
+        return current, previous
+
+    def pending(self, name: str | None = None) -> pd.DataFrame:
+        """Proposals of protected aliases waiting for an approval (of ``name`` if given)."""
+        with self._reading():
+            if name is not None:
+                require_model(self._conn, validate_name(name), self.location)
+            return _approvals.pending_frame(self._conn, name)
+
+    def audit(self, name: str, alias: str | None = None) -> pd.DataFrame:
+        """Proposals, approvals, moves and rollbacks of ``name``'s aliases, oldest first."""
+        with self._reading():
+            require_model(self._conn, validate_name(name), self.location)
+            return _approvals.audit_frame(
+                self._conn, name, None if alias is None else validate_alias(alias)
+            )
+
+
+def _held(version: int | None) -> str:
+    return "no version" if version is None else f"v{version}"

@@ -137,6 +137,7 @@ def test_too_few_unseen_rows_is_not_decided(registry: Registry, tmp_path: Path) 
         "min_quality",
         "min_compared_rows",
         "rejudged",
+        "fairness",
     ]
     assert (record.required_margin, record.min_compared_rows, record.rejudged) == (0.0, 51, 0)
     assert record.summary == result.summary and record.excluded == result.excluded
