@@ -17,6 +17,15 @@ from mlops_nb.exports import lazy_getattr
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "mark_pii": "mlops_nb.validation",
+    "apply_fairness": "mlops_nb.registry.gate",
+    "PersonalData": "mlops_nb.data.personal",
+    "detect_pii": "mlops_nb.privacy",
+    "pii_key": "mlops_nb.privacy",
+    "pii_columns": "mlops_nb.validation",
+    "fairness_report": "mlops_nb.modeling.fairness",
+    "fairness_figure": "mlops_nb.modeling.fairness",
+    "model_policy": "mlops_nb.policy",
     "PREDICTION_COLUMN": "mlops_nb.monitoring.loop",
     "PROFILE_FILE": "mlops_nb.monitoring.loop",
     "TRAINING_KEYS_FILE": "mlops_nb.registry.champion",
@@ -166,6 +175,7 @@ __all__ = [
     "MonitoringError",
     "ParameterError",
     "PerformanceReport",
+    "PersonalData",
     "PipelineSpecError",
     "PreparationError",
     "PromotionRecord",
@@ -193,6 +203,7 @@ __all__ = [
     "TrackingStore",
     "__version__",
     "apply_decision",
+    "apply_fairness",
     "before_after",
     "build_bundle",
     "build_feature_pipeline",
@@ -202,11 +213,14 @@ __all__ = [
     "contract_summary",
     "decide_monitoring",
     "decide_promotion",
+    "detect_pii",
     "drift_figure",
     "drift_overview_figure",
     "ensure_same_problem",
     "evaluate",
     "evaluation_figures",
+    "fairness_figure",
+    "fairness_report",
     "feature_table",
     "find_contract",
     "find_version",
@@ -220,11 +234,15 @@ __all__ = [
     "load_current_data",
     "load_settings",
     "load_source",
+    "mark_pii",
     "metric_values",
     "model_name_for",
+    "model_policy",
     "monitor_decision",
     "parse_model_ref",
     "performance_check",
+    "pii_columns",
+    "pii_key",
     "plan_retraining",
     "predict",
     "predict_dataset",
@@ -287,6 +305,7 @@ if TYPE_CHECKING:
         snapshot_source,
         summary,
     )
+    from mlops_nb.data.personal import PersonalData
     from mlops_nb.errors import (
         ArtifactError,
         ComparisonError,
@@ -335,6 +354,7 @@ if TYPE_CHECKING:
         slice_metrics,
         tune,
     )
+    from mlops_nb.modeling.fairness import fairness_figure, fairness_report
     from mlops_nb.monitoring import (
         DriftDetector,
         DriftReport,
@@ -366,15 +386,17 @@ if TYPE_CHECKING:
     from mlops_nb.pipeline.compare import compare_runs, previous_run
     from mlops_nb.pipeline.diff import RunDiff
     from mlops_nb.pipeline.runner import run_pipeline
+    from mlops_nb.policy import model_policy
     from mlops_nb.prep import before_after, cleanse, split, standardize
     from mlops_nb.prep.keys import SplitRule, row_keys
+    from mlops_nb.privacy import detect_pii, pii_key
     from mlops_nb.registry import Registry, decide_promotion, parse_model_ref
     from mlops_nb.registry.champion import (
         TRAINING_KEYS_FILE,
         ChampionComparison,
         judge_challenger,
     )
-    from mlops_nb.registry.gate import PromotionRecord
+    from mlops_nb.registry.gate import PromotionRecord, apply_fairness
     from mlops_nb.registry.promotion import (
         apply_decision,
         ensure_same_problem,
@@ -397,6 +419,7 @@ if TYPE_CHECKING:
         infer_contract,
         input_contract,
         load_contract,
+        pii_columns,
         save_contract,
         validate,
     )

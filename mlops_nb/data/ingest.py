@@ -28,7 +28,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +66,7 @@ def snapshot_source(
     base_dir: Path | None = None,
     target: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    protect: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> Snapshot:
     """Snapshot the data source ``source`` into ``directory`` (see the module docstring).
 
@@ -75,6 +76,11 @@ def snapshot_source(
         base_dir: Folder that relative paths resolve against.
         target: The label column to check (:func:`require_target`), or None.
         chunk_rows: Rows of a CSV file parsed at a time.
+        protect: A step applied to the data before it is snapshotted (the
+            ingest stage's :class:`~mlops_nb.data.personal.PersonalData`:
+            personal data is pseudonymised before it reaches the disk). A CSV
+            read in several chunks is snapshotted, protected, snapshotted
+            again, and its unprotected snapshot removed.
 
     Returns:
         The :class:`~mlops_nb.data.snapshot.Snapshot`; read it with :func:`read_snapshot`.
@@ -88,7 +94,7 @@ def snapshot_source(
         frame = load_source(source, base_dir)
         if target is not None:
             require_target(frame, target, source)
-        return snapshot(frame, directory)
+        return snapshot(protect(frame) if protect else frame, directory)
     directory = Path(directory)
     with _Chunks(directory, spec) as chunks:
         for chunk in read_csv_chunks(spec, chunk_rows):
@@ -100,11 +106,21 @@ def snapshot_source(
             _tidy(frame, spec)
             if target is not None:
                 require_target(frame, target, source)
-            return snapshot(frame, directory)
+            return snapshot(protect(frame) if protect else frame, directory)
         chunks.check(source, target)
         text = chunks.text_columns()
         retyped = read_csv_chunks(spec, chunk_rows, usecols=text, text=True) if text else None
-        return chunks.combine(retyped)
+        whole = chunks.combine(retyped)
+    if protect is None:
+        return whole
+    frame = read_snapshot(whole)
+    protected = protect(frame)
+    if protected is frame:
+        return whole
+    again = snapshot(protected, directory)
+    if again.path != whole.path:
+        whole.path.unlink(missing_ok=True)
+    return again
 
 
 def read_snapshot(snap: Snapshot | Path, columns: list[str] | None = None) -> pd.DataFrame:

@@ -11,7 +11,13 @@ compiled to plain Python, for a model server's requests.
 """
 
 from mlops_nb.validation._dtypes import dtype_label
-from mlops_nb.validation.contracts import input_contract, load_contract, save_contract
+from mlops_nb.validation.contracts import (
+    input_contract,
+    load_contract,
+    mark_pii,
+    pii_columns,
+    save_contract,
+)
 from mlops_nb.validation.describe import contract_summary, describe_check
 from mlops_nb.validation.infer import infer_contract
 from mlops_nb.validation.lookup import find_contract
@@ -27,6 +33,8 @@ __all__ = [
     "infer_contract",
     "input_contract",
     "load_contract",
+    "mark_pii",
+    "pii_columns",
     "save_contract",
     "validate",
 ]

@@ -44,6 +44,7 @@ COLUMN_KEYS = frozenset(
     {
         "title",
         "description",
+        "pii",  # mlops-nb's own: the column holds personal data (kept as the column's metadata)
         "dtype",
         "nullable",
         "checks",

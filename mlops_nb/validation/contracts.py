@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ def load_contract(path: str | os.PathLike[str]) -> pa.DataFrameSchema:
     path = Path(path).expanduser()
     data = _read_yaml(path)
     check_layout(data, path)
+    personal = _take_pii(data, path)
     try:
         schema: pa.DataFrameSchema = pandas_io.deserialize_schema(data)
     except Exception as exc:  # pandera raises many types here: translate them all
@@ -70,7 +72,44 @@ def load_contract(path: str | os.PathLike[str]) -> pa.DataFrameSchema:
             path=path,
         ) from exc
     check_schema(schema, str(path))
+    return mark_pii(schema, personal)
+
+
+def pii_columns(schema: pa.DataFrameSchema) -> list[str]:
+    """The columns a contract marks ``pii: true`` (personal data), in its order."""
+    return [name for name, column in schema.columns.items() if (column.metadata or {}).get("pii")]
+
+
+def mark_pii(schema: pa.DataFrameSchema, columns: Iterable[str]) -> pa.DataFrameSchema:
+    """``schema`` with ``columns`` marked ``pii: true`` (those it does not have are ignored)."""
+    for name in columns:
+        if name in schema.columns:
+            known = schema.columns[name].metadata or {}
+            schema = schema.update_column(name, metadata={**known, "pii": True})
     return schema
+
+
+def _take_pii(data: dict[str, Any], path: Path) -> list[str]:
+    """Remove the ``pii:`` keys pandera does not know; the columns marked true."""
+    columns = data.get("columns") or {}
+    if isinstance(columns, dict):
+        entries = list(columns.items())
+    else:
+        entries = [(entry.get("name"), entry) for entry in columns]
+    marked = []
+    for name, entry in entries:
+        if "pii" not in entry:
+            continue
+        flag = entry.pop("pii")
+        if not isinstance(flag, bool):
+            raise ContractError(
+                f"{path}: column '{name}' has pii: {flag!r}; write pii: true or pii: false.",
+                path=path,
+                column=name,
+            )
+        if flag:
+            marked.append(str(name))
+    return marked
 
 
 def _label_dtypes(schema: pa.DataFrameSchema, data: dict[str, Any]) -> None:
@@ -96,6 +135,11 @@ def _serialize(schema: pa.DataFrameSchema, path: Path) -> dict[str, Any]:
             ) from exc
     data = plain(data)
     _label_dtypes(schema, data)
+    columns = data.get("columns")
+    if isinstance(columns, dict):
+        for name in pii_columns(schema):
+            if isinstance(columns.get(name), dict):
+                columns[name]["pii"] = True
     return data
 
 
@@ -184,11 +228,29 @@ def save_contract(schema: pa.DataFrameSchema, path: str | os.PathLike[str]) -> P
     return path
 
 
-def input_contract(schema: pa.DataFrameSchema, target: str) -> pa.DataFrameSchema:
+def input_contract(
+    schema: pa.DataFrameSchema, target: str, columns: Iterable[str] | None = None
+) -> pa.DataFrameSchema:
     """The contract of a model's input: ``schema`` without its target column.
 
-    This is the signature a registered model is served under.
+    This is the signature a registered model is served under. With ``columns``
+    (the columns the model reads, plus any declared keys), only those are kept,
+    so serving clients are never asked for a column the model does not read,
+    such as personal data left out of the features.
+
+    Raises:
+        ContractError: ``columns`` names a column the contract does not have.
     """
+    if columns is not None:
+        wanted = set(columns) - {target}
+        unknown = sorted(wanted - set(schema.columns))
+        if unknown:
+            raise ContractError(
+                f"the model reads column(s) {', '.join(unknown)} that contract "
+                f"'{schema.name}' does not declare; add them to the contract."
+            )
+        dropped = [c for c in schema.columns if c not in wanted]
+        return schema.remove_columns(dropped) if dropped else schema
     if target not in schema.columns:
         return schema
     return schema.remove_columns([target])

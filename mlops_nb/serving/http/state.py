@@ -8,6 +8,7 @@ bodies into records and results into answers, and closes everything in order.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ from mlops_nb.serving.options import ServeOptions
 from mlops_nb.serving.scoring import Scorer, Scores
 from mlops_nb.serving.worker.process import ModelProcess
 from mlops_nb.store import Backend
+from mlops_nb.validation import pii_columns
 from mlops_nb.validation.fast import Checked
 
 __all__ = ["MAX_LISTED_ERRORS", "ServingState", "open_state"]
@@ -113,21 +115,33 @@ class ServingState:
         )
 
     def log_request(self, checked: Checked, request_id: str, scores: Scores) -> None:
-        """Queue the request's inputs and outputs for the inference log."""
+        """Queue the request's inputs and outputs for the inference log.
+
+        Columns the signature marks ``pii: true`` (personal data a model was
+        allowed to read) are dropped: the log never holds their values.
+        """
         if self.log is None:
             return
+        personal = self._personal
+        inputs = checked.values
+        if personal:
+            inputs = {k: v for k, v in inputs.items() if k not in personal}
         self.log.append(
             LogEntry(
                 at=time.time(),
                 model=self.scorer.name,
                 version=self.scorer.version,
                 request_id=request_id,
-                inputs=checked.values,
+                inputs=inputs,
                 predictions=scores.predictions,
                 probabilities=scores.probabilities,
                 classes=self.scorer.labels,
             )
         )
+
+    @functools.cached_property
+    def _personal(self) -> frozenset[str]:
+        return frozenset(pii_columns(self.scorer.loaded.signature))
 
     def metadata(self) -> dict[str, Any]:
         """The body of ``GET /metadata``."""
