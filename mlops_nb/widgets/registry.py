@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -61,12 +62,15 @@ class RegistryBrowser(Panel):
         self.actor = actor
         self._quiet = False
         self._pending: tuple[Any, ...] | None = None
+        self._proposals: dict[int, tuple[int, str]] = {}
         self.model = w.Dropdown(description="model", options=[])
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.message = w.HTML()
         self.versions = w.HTML()
         self.history = w.HTML()
+        self.pending = w.HTML()
         self._promote_controls()
+        self._approve_controls()
         self._retire_controls()
         self._wire()
         self.widget = self._layout()
@@ -90,6 +94,16 @@ class RegistryBrowser(Panel):
         self.promote_button = w.Button(description="Set alias", button_style="primary")
         self.promote_message = w.HTML()
 
+    def _approve_controls(self) -> None:
+        self.approve_proposal = w.Dropdown(description="proposal", options=[])
+        self.approve_reason = w.Text(
+            description="reason",
+            placeholder="why (required): what you reviewed in the run report",
+            layout=w.Layout(width="36rem"),
+        )
+        self.approve_button = w.Button(description="Approve", button_style="success")
+        self.approve_message = w.HTML()
+
     def _retire_controls(self) -> None:
         self.retire_version = w.Combobox(
             description="version", placeholder="number", ensure_option=False
@@ -108,6 +122,7 @@ class RegistryBrowser(Panel):
         self.refresh_button.on_click(lambda _: self.refresh())
         self.promote_button.on_click(lambda _: self.promote())
         self.retire_button.on_click(lambda _: self.retire())
+        self.approve_button.on_click(lambda _: self.approve())
 
     def _layout(self) -> Any:
         return w.VBox(
@@ -116,7 +131,13 @@ class RegistryBrowser(Panel):
                 self.message,
                 w.HTML("<b>Versions</b>"),
                 self.versions,
-                w.HTML("<b>Alias history</b>"),
+                w.HTML(
+                    "<b>Pending proposals</b> (protected aliases move once someone else approves)"
+                ),
+                self.pending,
+                w.HBox([self.approve_proposal, self.approve_reason, self.approve_button]),
+                self.approve_message,
+                w.HTML("<b>Audit history</b>"),
                 self.history,
                 w.HTML("<b>Move an alias</b>"),
                 w.HBox([self.promote_version, self.promote_alias, self.new_alias]),
@@ -174,11 +195,13 @@ class RegistryBrowser(Panel):
         try:
             with self._registry() as registry:
                 versions = registry.versions(name)
-                history = registry.history(name)
+                history = registry.audit(name)
+                pending = registry.pending(name)
         except MlopsNbError as exc:
             self.message.value = note(exc.message, "error")
             return
         self.versions.value = self._versions_table(versions)
+        self._show_pending(pending)
         if len(history):
             self.history.value = self._history_table(history)
         else:
@@ -190,6 +213,63 @@ class RegistryBrowser(Panel):
         self._set_aliases(sorted(held | {str(a) for a in history["alias"]}))
         active = versions.loc[versions["status"] == "active", "version"].iloc[::-1]
         self.retire_version.options = tuple(str(v) for v in active)
+
+    def _show_pending(self, pending: Any) -> None:
+        """The proposals waiting for an approval, with the report's sha256 an approval records."""
+        if pending.empty:
+            self.pending.value = note("no proposal waits for an approval.")
+            self.approve_proposal.options = []
+            self._proposals = {}
+            return
+        columns = ["id", "version", "alias", "champion_version", "proposed_by", "reason"]
+        rows = [
+            [
+                *(cell(row[c]) for c in columns),
+                link(Path(row["report"]), "run report") if row["report"] else "",
+                cell(row["report_sha256"]),
+            ]
+            for row in pending.to_dict("records")
+        ]
+        every = range(len(columns) + 2)
+        self.pending.value = html_table(
+            [*columns, "report", "report_sha256"], rows, raw_columns=every
+        )
+        records = pending.to_dict("records")
+        self._proposals = {int(row["id"]): (int(row["version"]), row["alias"]) for row in records}
+        self.approve_proposal.options = [
+            (f"#{row['id']}: v{row['version']} → {row['alias']}", int(row["id"])) for row in records
+        ]
+        current = self.approve_proposal.value
+        self.approve_proposal.value = (
+            current if current in self._proposals else int(records[0]["id"])
+        )
+
+    def approve(self) -> bool:
+        """Approve the chosen proposal with ``approve_reason``: the alias moves.
+
+        Returns:
+            True when the approval was recorded and the alias moved.
+        """
+        name, reason = self.model.value, self.approve_reason.value.strip()
+        chosen = self._proposals.get(self.approve_proposal.value)
+        if chosen is None or not reason:
+            self.approve_message.value = note(
+                "choose a proposal and say why you approve it (the reason is recorded).", "error"
+            )
+            return False
+        version, alias = chosen
+        try:
+            with self._registry() as registry:
+                digest = registry.approve(name, version, alias, reason=reason, actor=self.actor)
+        except MlopsNbError as exc:
+            self.approve_message.value = note(exc.message, "error")
+            return False
+        self.approve_message.value = note(
+            f"approved: {name}@{alias} → v{version} (report sha256 {digest})", "ok"
+        )
+        self.approve_reason.value = ""
+        self._show()
+        return True
 
     def _set_aliases(self, aliases: list[str]) -> None:
         """The alias choices: the model's aliases (production first), then ``new alias…``."""

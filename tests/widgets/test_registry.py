@@ -230,3 +230,49 @@ def test_retire_removes_aliases_with_history_and_greys_the_version(models):
     browser.promote_reason.value = "bring it back"
     browser.promote_button.click()
     assert "is retired" in browser.promote_message.value
+
+
+def test_pending_proposals_are_shown_and_approved_with_a_reason(models, monkeypatch):
+    with models.pipeline_file.open("a") as spec:
+        spec.write("\ngovernance:\n  protected_aliases: [production]\n")
+    monkeypatch.setenv("MLOPS_NB_USER", "author")
+    with Registry.from_settings(models) as registry:
+        registered_by = registry.load("churn", 2).metadata["registered_by"]
+        held, proposal = registry.propose("churn", "production", 2, reason="better on recall")
+    assert held == 1 and proposal is not None and registered_by
+    browser = RegistryBrowser(models, actor="reviewer")
+    assert "better on recall" in browser.pending.value and "author" in browser.pending.value
+    assert browser.approve_proposal.options[0][0] == f"#{proposal}: v2 → production"
+
+    browser.approve_reason.value = ""
+    assert browser.approve() is False and "say why" in browser.approve_message.value
+    browser.promote_version.value, browser.promote_alias.value = "2", "production"
+    browser.promote_reason.value = "skip the review"
+    assert browser.promote() is False and "protected" in browser.promote_message.value
+
+    browser.approve_reason.value = "reviewed the report"
+    assert browser.approve() is True, browser.approve_message.value
+    assert "approved: churn@production → v2" in browser.approve_message.value
+    assert "no proposal waits" in browser.pending.value
+    events = [e for e in browser.history.value.split("<tr") if "approved" in e]
+    assert events and "reviewer" in browser.history.value
+    with Registry.from_settings(models) as registry:
+        assert registry.get("churn", "production").version == 2
+        audit = registry.audit("churn", "production")
+    assert audit["event"].tolist()[-3:] == ["proposed", "approved", "approved move"]
+    assert audit["actor"].tolist()[-3:] == ["author", "reviewer", "reviewer"]
+
+
+def test_the_registrant_cannot_approve_their_own_version_from_the_browser(models, monkeypatch):
+    with models.pipeline_file.open("a") as spec:
+        spec.write("\ngovernance:\n  protected_aliases: [production]\n")
+    monkeypatch.setenv("MLOPS_NB_USER", "author")
+    with Registry.from_settings(models) as registry:
+        registrant = registry.load("churn", 2).metadata["registered_by"]
+        registry.propose("churn", "production", 2, reason="mine")
+    browser = RegistryBrowser(models, actor=registrant)
+    browser.approve_reason.value = "trust me"
+    assert browser.approve() is False
+    assert "cannot approve it" in browser.approve_message.value
+    with Registry.from_settings(models) as registry:
+        assert registry.get("churn", "production").version == 1
