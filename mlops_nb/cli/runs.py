@@ -149,3 +149,49 @@ def _summary(record: dict[str, Any]) -> dict[str, Any]:
 
     shown = {**record, "notes": run_notes(record)}
     return {**{k: shown.get(k) for k in _SUMMARY_KEYS}, "partial": archive.is_partial(record)}
+
+
+@runs_app.command("gc")
+def runs_gc(
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="Remove runs started longer ago: 12h, 30d, 2w.")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would go and why the rest stays.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove old runs and the snapshots no kept run uses, keeping all evidence.
+
+    Never removed: a run an active model version, an alias-history row or an approval refers
+    to, a run not finished, and every tracking and registry row.
+    """
+    from mlops_nb.maintenance.retention import collect, parse_age, plan_gc
+
+    settings = load_settings()
+    plan = plan_gc(settings, parse_age(older_than))
+    if not dry_run:
+        plan = collect(settings, plan)
+    if as_json:
+        print_json(plan.to_dict())
+        return
+    table = Table(title="runs" + (" (dry run: nothing removed)" if dry_run else ""))
+    for column in ("id", "pipeline", "status", "action", "why kept", "MB"):
+        table.add_column(column)
+    for entry in plan.runs:
+        table.add_row(
+            entry["id"],
+            str(entry["pipeline"]),
+            str(entry["status"]),
+            entry["action"] if plan.done or entry["action"] == "keep" else "would remove",
+            escape("; ".join(entry["reasons"])),
+            f"{entry['bytes'] / 1e6:.1f}",
+        )
+    console.print(table)
+    gone = [s for s in plan.snapshots if s["action"] == "remove"]
+    verb = "removed" if plan.done else "would remove"
+    console.print(
+        f"{verb} {sum(r['action'] == 'remove' for r in plan.runs)} run(s) and {len(gone)} "
+        f"snapshot(s), {plan.freed / 1e6:.1f} MB; kept "
+        f"{sum(r['action'] == 'keep' for r in plan.runs)} run(s)"
+    )

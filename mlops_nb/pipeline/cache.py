@@ -205,6 +205,13 @@ class CacheIndex:
             )
             crash_point("cache-store")
 
+    def forget_run(self, run_id: str) -> int:
+        """Drop the entries whose result is in run ``run_id`` (``runs gc``); how many."""
+        with self._connection() as conn, self.backend.transaction(conn):
+            count = len(conn.rows("SELECT fingerprint FROM cache_entries WHERE run = ?", (run_id,)))
+            conn.execute("DELETE FROM cache_entries WHERE run = ?", (run_id,))
+        return count
+
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
         with self.backend.translated("use the stage cache index in"):

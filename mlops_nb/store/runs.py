@@ -191,6 +191,17 @@ class RunIndex:
         """The run's published files: relative path → SHA-256 (empty: none published)."""
         return self._files(run_id)
 
+    def forget(self, run_id: str) -> bool:
+        """Remove run ``run_id`` from the index (``runs gc``); whether it was there.
+
+        Its files on the artifact location are content-addressed and may be
+        shared with other runs, so they stay.
+        """
+        with self._connection() as conn, self.backend.transaction(conn):
+            known = conn.rows("SELECT run_id FROM pipeline_runs WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM pipeline_runs WHERE run_id = ?", (run_id,))
+        return bool(known)
+
     def _files(self, run_id: str) -> dict[str, str]:
         with self._connection() as conn:
             rows = conn.rows("SELECT files FROM pipeline_runs WHERE run_id = ?", (run_id,))
