@@ -241,6 +241,49 @@ def test_the_gate_proposes_and_only_another_persons_approval_moves_production(go
     assert proposal["report_sha256"] in history[1]["reason"]
 
 
+def test_lineage_follows_production_from_the_data_to_its_deployment_and_monitoring(governed):
+    root = governed["root"]
+    monitor = ok(
+        cli(root, "run", "monitor", "-p", "model=customers", "-p", "current_data=customers.csv")
+    )
+    assert "succeeded" in monitor.stdout
+    chain = as_json(cli(root, "lineage", "customers@production", "--json"))
+    runs = sorted((root / "outputs" / "runs").iterdir())
+    train = json.loads((runs[0] / "run.json").read_text())
+    monitored = json.loads((runs[-1] / "run.json").read_text())
+    assert chain["model"]["ref"] == "customers:1" and chain["model"]["registered_by"] == "alice"
+    assert chain["run"]["id"] == train["id"] and chain["run"]["missing"] is False
+    assert chain["data"]["source"] == "customers.csv"
+    assert chain["data"]["data_version"] == train["data_versions"]["raw"]
+    assert chain["data"]["snapshot"]["present"] is True
+    assert [(s["name"], s["status"]) for s in chain["stages"]] == [
+        (s["name"], s["status"]) for s in train["stages"]
+    ]
+    production = [(a["event"], a["actor"]) for a in chain["audit"] if a["alias"] == "production"]
+    assert production == [("proposed", "alice"), ("approved", "bob"), ("approved move", "bob")]
+    assert [d["run"] for d in chain["deployments"]] == [train["id"]]
+    assert [m["run"] for m in chain["monitoring"]] == [monitored["id"]]
+    assert chain["monitoring"][0]["decision"] in {"ok", "drift", "degraded"}
+
+    text = ok(cli(root, "lineage", "customers@production")).stdout
+    for link in (
+        "data source",
+        "snapshot",
+        "run",
+        "stage",
+        "version",
+        "approved move",
+        "deployed",
+        "monitored",
+    ):
+        assert link in text, link
+    # the monitor run saved the current data pseudonymised too
+    planted = set(governed["data"]["email"].head(50))
+    assert not raw_values_in(runs[-1], planted)
+    missing = cli(root, "lineage", "customers@nonexistent")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
 def test_an_emergency_rollback_needs_no_approval_and_is_recorded_as_one(governed):
     root = governed["root"]
     ok(

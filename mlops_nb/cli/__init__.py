@@ -49,6 +49,7 @@ from mlops_nb.cli import (
     completion,
     doctor,
     interop,
+    lineage,
     models,
     new,
     run,
@@ -81,6 +82,7 @@ app.command()(run.run)
 app.command()(new.new)
 app.command()(run.params)
 app.command()(doctor.doctor)
+app.command()(lineage.lineage)
 app.command()(completion.completion)
 
 
