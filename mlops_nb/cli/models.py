@@ -20,6 +20,8 @@ models_app = typer.Typer(
     help="The model registry: versions, aliases, audit history.", no_args_is_help=True
 )
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+VersionArg = Annotated[str, typer.Argument(help="A version number, 'latest' or an alias.")]
+Reason = Annotated[str, typer.Option(help="Why: recorded in the audit history.")]
 
 
 def _registry(name: str | None = None, alias: str | None = None) -> Registry:
@@ -115,9 +117,9 @@ def _print_alias_at(
 @models_app.command("promote")
 def models_promote(
     name: str,
-    version: Annotated[str, typer.Argument(help="A version number, 'latest' or an alias.")],
+    version: VersionArg,
     alias: str,
-    reason: Annotated[str, typer.Option(help="Why: recorded in the audit history.")],
+    reason: Reason,
     as_json: JsonFlag = False,
 ) -> None:
     """Point ALIAS of NAME at VERSION, recording who, when and why."""
@@ -137,7 +139,7 @@ def models_promote(
 def models_retire(
     name: str,
     version: int,
-    reason: Annotated[str, typer.Option(help="Why: recorded in the audit history.")],
+    reason: Reason,
     as_json: JsonFlag = False,
 ) -> None:
     """Retire a version: its aliases are removed and it can no longer take one."""
@@ -152,9 +154,9 @@ def models_retire(
 @models_app.command("propose")
 def models_propose(
     name: str,
-    version: Annotated[str, typer.Argument(help="A version number, 'latest' or an alias.")],
+    version: VersionArg,
     alias: str,
-    reason: Annotated[str, typer.Option(help="Why: recorded in the audit history.")],
+    reason: Reason,
     as_json: JsonFlag = False,
 ) -> None:
     """Propose moving a protected ALIAS of NAME to VERSION; someone else approves it."""
@@ -191,9 +193,9 @@ def models_pending(
 @models_app.command("approve")
 def models_approve(
     name: str,
-    version: Annotated[str, typer.Argument(help="A version number, 'latest' or an alias.")],
+    version: VersionArg,
     alias: str,
-    reason: Annotated[str, typer.Option(help="Why: recorded in the audit history.")],
+    reason: Reason,
     report_sha256: Annotated[
         str | None,
         typer.Option(help="The sha256 of the report you reviewed (`models pending` shows it)."),
@@ -217,7 +219,7 @@ def models_approve(
 @models_app.command("rollback")
 def models_rollback(
     name: str,
-    reason: Annotated[str, typer.Option(help="Why: recorded in the audit history.")],
+    reason: Reason,
     alias: Annotated[str, typer.Option(help="The alias to roll back.")] = "production",
     as_json: JsonFlag = False,
 ) -> None:

@@ -131,12 +131,6 @@ class RegistryBrowser(Panel):
                 self.message,
                 w.HTML("<b>Versions</b>"),
                 self.versions,
-                w.HTML(
-                    "<b>Pending proposals</b> (protected aliases move once someone else approves)"
-                ),
-                self.pending,
-                w.HBox([self.approve_proposal, self.approve_reason, self.approve_button]),
-                self.approve_message,
                 w.HTML("<b>Audit history</b>"),
                 self.history,
                 w.HTML("<b>Move an alias</b>"),
@@ -146,6 +140,10 @@ class RegistryBrowser(Panel):
                 w.HTML("<b>Retire a version</b>"),
                 w.HBox([self.retire_version, self.retire_reason, self.retire_button]),
                 self.retire_message,
+                w.HTML("<b>Approve a proposal</b> (protected aliases: another person approves)"),
+                self.pending,
+                w.HBox([self.approve_proposal, self.approve_reason, self.approve_button]),
+                self.approve_message,
             ]
         )
 

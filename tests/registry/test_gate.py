@@ -90,6 +90,7 @@ RECORD = {
     "min_quality": None,
     "min_compared_rows": 50,
     "rejudged": 0,
+    "fairness": None,
 }
 
 

@@ -232,10 +232,15 @@ def test_retire_removes_aliases_with_history_and_greys_the_version(models):
     assert "is retired" in browser.promote_message.value
 
 
-def test_pending_proposals_are_shown_and_approved_with_a_reason(models, monkeypatch):
-    with models.pipeline_file.open("a") as spec:
+def protect_production(settings, monkeypatch) -> None:
+    """Production becomes a protected alias; the person acting is ``author``."""
+    with settings.pipeline_file.open("a") as spec:
         spec.write("\ngovernance:\n  protected_aliases: [production]\n")
     monkeypatch.setenv("MLOPS_NB_USER", "author")
+
+
+def test_pending_proposals_are_shown_and_approved_with_a_reason(models, monkeypatch):
+    protect_production(models, monkeypatch)
     with Registry.from_settings(models) as registry:
         registered_by = registry.load("churn", 2).metadata["registered_by"]
         held, proposal = registry.propose("churn", "production", 2, reason="better on recall")
@@ -264,9 +269,7 @@ def test_pending_proposals_are_shown_and_approved_with_a_reason(models, monkeypa
 
 
 def test_the_registrant_cannot_approve_their_own_version_from_the_browser(models, monkeypatch):
-    with models.pipeline_file.open("a") as spec:
-        spec.write("\ngovernance:\n  protected_aliases: [production]\n")
-    monkeypatch.setenv("MLOPS_NB_USER", "author")
+    protect_production(models, monkeypatch)
     with Registry.from_settings(models) as registry:
         registrant = registry.load("churn", 2).metadata["registered_by"]
         registry.propose("churn", "production", 2, reason="mine")
