@@ -18,6 +18,7 @@ are never deleted: they are the audit trail.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -162,13 +163,15 @@ def plan_gc(settings: Settings, older_than: timedelta, *, now: datetime | None =
 def collect(settings: Settings, plan: GcPlan) -> GcPlan:
     """Remove what ``plan`` marks ``remove``: run folders (index rows, cache entries), snapshots."""
     gone = [entry["id"] for entry in plan.runs if entry["action"] == "remove"]
-    has_store = open_backend(settings).exists()
-    for run_id in gone:
-        if has_store:
-            with RunIndex(settings) as runs:
+    with contextlib.ExitStack() as stack:
+        indexed = bool(gone) and open_backend(settings).exists()  # no store: no index, no cache
+        runs = stack.enter_context(RunIndex(settings)) if indexed else None
+        cache = CacheIndex(settings) if indexed else None
+        for run_id in gone:
+            if runs is not None and cache is not None:
                 runs.forget(run_id)
-            CacheIndex(settings).forget_run(run_id)
-        shutil.rmtree(settings.runs_dir / run_id, ignore_errors=True)
+                cache.forget_run(run_id)
+            shutil.rmtree(settings.runs_dir / run_id, ignore_errors=True)
     for entry in plan.snapshots:
         if entry["action"] == "remove":
             (settings.snapshots_dir / f"data-{entry['version']}.parquet").unlink(missing_ok=True)

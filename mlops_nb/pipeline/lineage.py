@@ -24,6 +24,7 @@ from mlops_nb.config import Settings
 from mlops_nb.data.snapshot import snapshot_path
 from mlops_nb.pipeline import index
 from mlops_nb.registry import Registry, parse_model_ref
+from mlops_nb.registry.package import read_metadata
 
 __all__ = ["Lineage", "lineage"]
 
@@ -63,17 +64,17 @@ def lineage(settings: Settings, ref: str) -> Lineage:
         RegistryError: a malformed reference.
     """
     name, version_ref = parse_model_ref(ref)
+    records = {str(r["id"]): r for r in index.all_runs(settings)}
     with Registry.from_settings(settings) as registry:
         version = registry.get(name, version_ref)
-        metadata = registry.load(version.name, version.version).metadata
+        metadata = read_metadata(registry.materialize(version).path)  # the model is not loaded
         audit = registry.audit(version.name)
-        monitor_records = index.all_runs(settings, "monitor")
         monitored = [
             _monitor_entry(registry, record, version.name, version.version)
-            for record in monitor_records
+            for record in records.values()
+            if record.get("pipeline") == "monitor"
         ]
     run_id = version.lineage.get("pipeline_run")
-    records = {str(r["id"]): r for r in index.all_runs(settings)}
     record = records.get(str(run_id)) if run_id else None
     model = {
         "name": version.name,

@@ -9,12 +9,12 @@ next to the alias history. Call these inside the registry's write transaction.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from mlops_nb.artifacts import sha256
 from mlops_nb.registry import _db
 from mlops_nb.store import Connection
 
@@ -50,13 +50,7 @@ def report_digest(report: str | None) -> str | None:
     if not report:
         return None
     path = Path(report)
-    if not path.is_file():
-        return None
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256(path) if path.is_file() else None
 
 
 def close_pending(conn: Connection, name: str, alias: str, why: str) -> None:

@@ -464,10 +464,11 @@ class Registry:
         """
         alias, reason = validate_alias(alias), _reason(reason)
         name, ref = validate_name(name), parse_ref(version)
+        protected = self.is_protected(name, alias)  # pipeline.yaml is read before the lock is taken
         with self._writing(name) as conn:
             number = _active(resolve(conn, name, ref, self.location), alias)
-            if _db.current_alias(conn, name, alias) != number:
-                self._refuse_protected(name, alias, number)
+            if protected and _db.current_alias(conn, name, alias) != number:
+                raise self._protected_error(name, alias, number)
             return _db.move_alias(
                 conn, name, alias, number, actor=actor or default_actor(), reason=reason, run=run
             )
@@ -499,11 +500,12 @@ class Registry:
         """
         alias, reason = validate_alias(alias), _reason(reason)
         name, ref = validate_name(name), parse_ref(version)
+        protected = self.is_protected(name, alias)
         with self._writing(name) as conn:
             number = _active(resolve(conn, name, ref, self.location), alias)
             held = _db.current_alias(conn, name, alias)
-            if held == expected and held != number:
-                self._refuse_protected(name, alias, number)
+            if protected and held == expected and held != number:
+                raise self._protected_error(name, alias, number)
             if held == expected:
                 actor = actor or default_actor()
                 _db.move_alias(conn, name, alias, number, actor=actor, reason=reason, run=run)
@@ -527,9 +529,10 @@ class Registry:
             ModelNotFoundError: Unknown model or alias.
         """
         alias, reason, name = validate_alias(alias), _reason(reason), validate_name(name)
+        if self.is_protected(name, alias):
+            raise self._protected_error(name, alias, None)
         with self._writing(name) as conn:
             row = resolve(conn, name, alias, self.location)
-            self._refuse_protected(name, alias, None)
             _db.move_alias(
                 conn, name, alias, None, actor=actor or default_actor(), reason=reason, run=run
             )
@@ -579,11 +582,11 @@ class Registry:
         """Whether ``alias`` of ``name`` moves only through an approval (the project policy)."""
         return self.policy(name).is_protected(alias)
 
-    def _refuse_protected(self, name: str, alias: str, number: int | None) -> None:
-        if not self.is_protected(name, alias):
-            return
+    @staticmethod
+    def _protected_error(name: str, alias: str, number: int | None) -> RegistryError:
+        """Why a protected alias does not move without an approval, and the missing step."""
         what = f"remove {name}@{alias}" if number is None else f"move {name}@{alias} to v{number}"
-        raise RegistryError(
+        return RegistryError(
             f"alias '{alias}' of {name} is protected (governance.protected_aliases in "
             f"pipeline.yaml): cannot {what} without an approval. The missing step: someone "
             f"other than the version's registrant runs `mlops-nb models approve {name} "
